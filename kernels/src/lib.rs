@@ -1,0 +1,1 @@
+//! CUDA kernels as PTX and the PTX simulator.
