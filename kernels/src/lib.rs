@@ -1,1 +1,6 @@
-//! CUDA kernels as PTX and the PTX simulator.
+//! Hand-written CUDA kernels, shipped as PTX text, and the PTX simulator that executes
+//! that same text on the CPU (with memory, race and barrier checks) so that every kernel
+//! is run and tested on machines without a GPU.
+
+pub mod ptx;
+pub mod sim;

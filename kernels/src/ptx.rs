@@ -1,0 +1,1 @@
+//! Embedded PTX modules.
