@@ -2,5 +2,6 @@
 //! that same text on the CPU (with memory, race and barrier checks) so that every kernel
 //! is run and tested on machines without a GPU.
 
+pub mod npy;
 pub mod ptx;
 pub mod sim;
