@@ -1,0 +1,107 @@
+//! Elementwise maps: unary, fused backward (x, y, grad) and broadcasting binary.
+
+use rayon::prelude::*;
+
+use super::copy::outer_layout;
+use super::PAR_CHUNK;
+use crate::dtype::Float;
+use crate::shape::{Layout, Shape};
+
+/// `f` applied to every element of a dense slice.
+pub fn unary<F: Float>(x: &[F], f: impl Fn(F) -> F + Sync) -> Vec<F> {
+    let mut out = vec![F::ZERO; x.len()];
+    out.par_chunks_mut(PAR_CHUNK)
+        .zip(x.par_chunks(PAR_CHUNK))
+        .for_each(|(o, x)| {
+            for (o, &x) in o.iter_mut().zip(x) {
+                *o = f(x);
+            }
+        });
+    out
+}
+
+/// `f(a[i], b[i], c[i])` over three dense slices of equal length.
+pub fn ternary<F: Float>(a: &[F], b: &[F], c: &[F], f: impl Fn(F, F, F) -> F + Sync) -> Vec<F> {
+    let mut out = vec![F::ZERO; a.len()];
+    out.par_chunks_mut(PAR_CHUNK)
+        .zip(a.par_chunks(PAR_CHUNK))
+        .zip(b.par_chunks(PAR_CHUNK).zip(c.par_chunks(PAR_CHUNK)))
+        .for_each(|((o, a), (b, c))| {
+            for i in 0..o.len() {
+                o[i] = f(a[i], b[i], c[i]);
+            }
+        });
+    out
+}
+
+/// `f(a, b)` with NumPy broadcasting of both (possibly strided) operands to `shape`.
+pub fn binary<F: Float>(
+    a: &[F],
+    la: &Layout,
+    b: &[F],
+    lb: &Layout,
+    shape: &Shape,
+    f: impl Fn(F, F) -> F + Sync,
+) -> Vec<F> {
+    let n = shape.numel();
+    let mut out = vec![F::ZERO; n];
+    if n == 0 {
+        return out;
+    }
+    // Fast path: both dense with the output's shape.
+    if la.is_contiguous() && lb.is_contiguous() && la.shape == *shape && lb.shape == *shape {
+        let (a, b) = (&a[la.offset..la.offset + n], &b[lb.offset..lb.offset + n]);
+        out.par_chunks_mut(PAR_CHUNK)
+            .zip(a.par_chunks(PAR_CHUNK).zip(b.par_chunks(PAR_CHUNK)))
+            .for_each(|(o, (a, b))| {
+                for i in 0..o.len() {
+                    o[i] = f(a[i], b[i]);
+                }
+            });
+        return out;
+    }
+    let la = la.broadcast_to(shape).expect("caller checked broadcast");
+    let lb = lb.broadcast_to(shape).expect("caller checked broadcast");
+    let (rank, inner) = (shape.rank(), shape.dims().last().copied().unwrap_or(1));
+    let (sa, sb) = if rank == 0 {
+        (0, 0)
+    } else {
+        (la.strides[rank - 1], lb.strides[rank - 1])
+    };
+    let starts: Vec<(usize, usize)> = if rank == 0 {
+        vec![(la.offset, lb.offset)]
+    } else {
+        outer_layout(&la)
+            .indices()
+            .zip(outer_layout(&lb).indices())
+            .collect()
+    };
+    let rows_per_task = (PAR_CHUNK / inner).max(1);
+    out.par_chunks_mut(inner * rows_per_task)
+        .zip(starts.par_chunks(rows_per_task))
+        .for_each(|(dst, starts)| {
+            for (row, &(pa, pb)) in dst.chunks_mut(inner).zip(starts) {
+                match (sa, sb) {
+                    // Row times a broadcast scalar (bias add): vectorizes.
+                    (1, 0) => {
+                        let (a, bv) = (&a[pa..pa + inner], b[pb]);
+                        for (o, &x) in row.iter_mut().zip(a) {
+                            *o = f(x, bv);
+                        }
+                    }
+                    (1, 1) => {
+                        let (a, b) = (&a[pa..pa + inner], &b[pb..pb + inner]);
+                        for j in 0..inner {
+                            row[j] = f(a[j], b[j]);
+                        }
+                    }
+                    _ => {
+                        for (j, o) in row.iter_mut().enumerate() {
+                            *o = f(a[pa + j * sa], b[pb + j * sb]);
+                        }
+                    }
+                }
+            }
+        });
+    out
+}

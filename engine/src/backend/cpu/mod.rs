@@ -1,0 +1,11 @@
+//! CPU kernels: rayon across rows/batches, plain slice loops that auto-vectorize, and
+//! `matrixmultiply` for GEMM. Work is split into fixed-size chunks and partial results
+//! are combined in a fixed order, so results are bit-identical run to run.
+
+pub mod copy;
+pub mod elementwise;
+pub mod gemm;
+pub mod reduce;
+
+/// Elements per parallel task: large enough to amortise rayon's scheduling cost.
+pub const PAR_CHUNK: usize = 1 << 14;

@@ -1,0 +1,3 @@
+//! Compute backends. Ops in `crate::ops` dispatch here by matching on `Storage`.
+
+pub mod cpu;

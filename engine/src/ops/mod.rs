@@ -1,0 +1,45 @@
+//! Ops: each file holds one op family's forward, its backward node right underneath, and
+//! the dispatch to each backend's kernel.
+
+pub mod conv;
+pub mod dropout;
+pub mod elementwise;
+pub mod loss;
+pub mod matmul;
+pub mod norm;
+pub mod pool;
+pub mod reduce;
+pub mod view;
+
+pub use elementwise::UnaryOp;
+
+use crate::error::{Error, Result};
+use crate::tensor::Tensor;
+
+/// Checks that two operands share a device and dtype.
+pub(crate) fn check_same(op: &'static str, a: &Tensor, b: &Tensor) -> Result<()> {
+    if a.device() != b.device() {
+        return Err(Error::device(
+            op,
+            format!("operands on {} and {}", a.device(), b.device()),
+        ));
+    }
+    if a.dtype() != b.dtype() {
+        return Err(Error::dtype(
+            op,
+            format!("operands are {} and {}", a.dtype(), b.dtype()),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks that `t` has the given rank.
+pub(crate) fn check_rank(op: &'static str, t: &Tensor, rank: usize, what: &str) -> Result<()> {
+    if t.rank() != rank {
+        return Err(Error::shape(
+            op,
+            format!("{what} must be {rank}-D, got shape {:?}", t.shape()),
+        ));
+    }
+    Ok(())
+}

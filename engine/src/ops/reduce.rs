@@ -1,0 +1,210 @@
+//! Reductions over any set of dims, with `keepdim`: sum, mean, max (and argmax, which
+//! has no gradient). The reduced dims are permuted last so each kernel reduces rows.
+
+use crate::autograd::{record, BackwardOp};
+use crate::backend::cpu;
+use crate::cpu_map;
+use crate::device::Storage;
+use crate::dtype::Float;
+use crate::error::{Error, Result};
+use crate::shape::Shape;
+use crate::tensor::Tensor;
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Reduce {
+    Sum,
+    Max,
+    ArgMax,
+}
+
+impl Tensor {
+    /// Sum over `dims` (all dims when empty), keeping them as size 1 when `keepdim`.
+    pub fn sum(&self, dims: &[usize], keepdim: bool) -> Result<Tensor> {
+        let out = self.reduce(dims, keepdim, Reduce::Sum, "sum")?;
+        let dims = self.reduced_dims(dims, "sum")?;
+        Ok(record(out, &[self], || SumBackward { dims }))
+    }
+
+    /// Sum of all elements, as a 0-D tensor.
+    pub fn sum_all(&self) -> Result<Tensor> {
+        self.sum(&[], false)
+    }
+
+    /// Mean over `dims` (all dims when empty).
+    pub fn mean(&self, dims: &[usize], keepdim: bool) -> Result<Tensor> {
+        let count: usize = self
+            .reduced_dims(dims, "mean")?
+            .iter()
+            .map(|&d| self.dims()[d])
+            .product();
+        self.sum(dims, keepdim)?.mul_scalar(1.0 / count as f64)
+    }
+
+    /// Mean of all elements, as a 0-D tensor.
+    pub fn mean_all(&self) -> Result<Tensor> {
+        self.mean(&[], false)
+    }
+
+    /// Maximum over `dims`. The gradient is shared equally among tied maxima.
+    pub fn max(&self, dims: &[usize], keepdim: bool) -> Result<Tensor> {
+        let out = self.reduce(dims, keepdim, Reduce::Max, "max")?;
+        let saved = out.detach();
+        let dims = self.reduced_dims(dims, "max")?;
+        Ok(record(out, &[self], || MaxBackward { out: saved, dims }))
+    }
+
+    /// Index of the first maximum along `dim`, as exact integers in this tensor's dtype.
+    pub fn argmax(&self, dim: usize, keepdim: bool) -> Result<Tensor> {
+        self.reduce(&[dim], keepdim, Reduce::ArgMax, "argmax")
+    }
+
+    /// Sums a broadcast gradient back down to `shape` (the inverse of broadcasting).
+    pub fn sum_to(&self, shape: &Shape) -> Result<Tensor> {
+        if self.shape() == shape {
+            return Ok(self.clone());
+        }
+        let extra = self.rank().checked_sub(shape.rank()).ok_or_else(|| {
+            Error::shape(
+                "sum_to",
+                format!("cannot reduce {:?} to {shape:?}", self.shape()),
+            )
+        })?;
+        let mut dims: Vec<usize> = (0..extra).collect();
+        for (i, &d) in shape.dims().iter().enumerate() {
+            let have = self.dims()[extra + i];
+            if d == 1 && have != 1 {
+                dims.push(extra + i);
+            } else if d != have {
+                return Err(Error::shape(
+                    "sum_to",
+                    format!("cannot reduce {:?} to {shape:?}", self.shape()),
+                ));
+            }
+        }
+        self.sum(&dims, true)?.reshape(shape)
+    }
+
+    /// Validated, sorted, deduplicated dims; empty means all.
+    fn reduced_dims(&self, dims: &[usize], op: &'static str) -> Result<Vec<usize>> {
+        if let Some(&d) = dims.iter().find(|&&d| d >= self.rank()) {
+            return Err(Error::argument(
+                op,
+                format!("dim {d} out of range for shape {:?}", self.shape()),
+            ));
+        }
+        let mut dims = if dims.is_empty() {
+            (0..self.rank()).collect()
+        } else {
+            dims.to_vec()
+        };
+        dims.sort_unstable();
+        dims.dedup();
+        Ok(dims)
+    }
+
+    fn reduce(
+        &self,
+        dims: &[usize],
+        keepdim: bool,
+        kind: Reduce,
+        op: &'static str,
+    ) -> Result<Tensor> {
+        let dims = self.reduced_dims(dims, op)?;
+        let kept: Vec<usize> = (0..self.rank()).filter(|d| !dims.contains(d)).collect();
+        let row_len: usize = dims.iter().map(|&d| self.dims()[d]).product();
+        if row_len == 0 && kind != Reduce::Sum {
+            return Err(Error::argument(
+                op,
+                format!("reduction over an empty dim of {:?}", self.shape()),
+            ));
+        }
+        let order: Vec<usize> = kept.iter().chain(&dims).copied().collect();
+        // Permuting a view is free; `contiguous` then copies only when the reduced dims
+        // were not already innermost.
+        let x = {
+            let _untracked = crate::autograd::no_grad();
+            self.permute(&order)?.contiguous()?
+        };
+        let range = x.dense_range();
+        let storage = match &*x.read_storage() {
+            Storage::Cpu(s) => Storage::Cpu(cpu_map!(s, |v: F| {
+                let v = &v[range.clone()];
+                match kind {
+                    Reduce::Sum => cpu::reduce::sum_rows(v, row_len),
+                    Reduce::Max => cpu::reduce::max_rows(v, row_len),
+                    Reduce::ArgMax => cpu::reduce::argmax_rows(v, row_len),
+                }
+            })),
+        };
+        let out_dims: Vec<usize> = if keepdim {
+            (0..self.rank())
+                .map(|d| if dims.contains(&d) { 1 } else { self.dims()[d] })
+                .collect()
+        } else {
+            kept.iter().map(|&d| self.dims()[d]).collect()
+        };
+        Ok(Tensor::from_storage(storage, out_dims))
+    }
+}
+
+/// Shape of a reduced tensor with its reduced dims put back as size 1.
+fn keepdim_shape(input: &Shape, dims: &[usize]) -> Vec<usize> {
+    input
+        .dims()
+        .iter()
+        .enumerate()
+        .map(|(i, &d)| if dims.contains(&i) { 1 } else { d })
+        .collect()
+}
+
+struct SumBackward {
+    dims: Vec<usize>,
+}
+impl BackwardOp for SumBackward {
+    fn name(&self) -> &'static str {
+        "sum"
+    }
+    /// Puts the reduced dims back as size 1, then broadcasts.
+    fn backward(&self, inputs: &[Tensor], g: &Tensor) -> Result<Vec<Option<Tensor>>> {
+        let x = &inputs[0];
+        let g = g.reshape(keepdim_shape(x.shape(), &self.dims))?;
+        Ok(vec![Some(g.broadcast_to(x.shape())?.contiguous()?)])
+    }
+}
+
+struct MaxBackward {
+    out: Tensor,
+    dims: Vec<usize>,
+}
+impl BackwardOp for MaxBackward {
+    fn name(&self) -> &'static str {
+        "max"
+    }
+    fn backward(&self, inputs: &[Tensor], g: &Tensor) -> Result<Vec<Option<Tensor>>> {
+        let x = &inputs[0];
+        let keep = keepdim_shape(x.shape(), &self.dims);
+        let m = self
+            .out
+            .reshape(keep.clone())?
+            .broadcast_to(x.shape())?
+            .contiguous()?;
+        let g = g.reshape(keep)?;
+        let xc = x.contiguous()?;
+        let (rx, rm) = (xc.dense_range(), m.dense_range());
+        // mask = (x == max); each tie gets g / count.
+        let mask = match (&*xc.read_storage(), &*m.read_storage()) {
+            (Storage::Cpu(a), Storage::Cpu(b)) => {
+                Storage::Cpu(crate::cpu_map2!("max backward", a, b, |a, b: F| {
+                    a[rx.clone()]
+                        .iter()
+                        .zip(&b[rm.clone()])
+                        .map(|(&x, &m)| if x == m { F::ONE } else { F::ZERO })
+                        .collect()
+                })?)
+            }
+        };
+        let mask = Tensor::from_storage(mask, x.shape());
+        let count = mask.sum(&self.dims, true)?;
+        Ok(vec![Some(mask.mul(&g.div(&count)?)?)])
+    }
+}

@@ -1,0 +1,390 @@
+//! The tensor: shared storage, a layout (shape, strides, offset) and, when it was made
+//! by a differentiable op, the autograd node that made it.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use crate::autograd::Node;
+use crate::device::{CpuStorage, Device, Storage};
+use crate::dtype::{DType, Float};
+use crate::error::{Error, Result};
+use crate::rng::Rng;
+use crate::shape::{Layout, Shape};
+
+/// A process-unique tensor identity, used to key gradients.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TensorId(u64);
+
+impl TensorId {
+    fn fresh() -> Self {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        TensorId(NEXT.fetch_add(1, Ordering::Relaxed))
+    }
+}
+
+/// An n-dimensional array with reverse-mode autograd. Cloning is cheap (shared handle).
+#[derive(Clone)]
+pub struct Tensor(Arc<Inner>);
+
+struct Inner {
+    id: TensorId,
+    storage: Arc<RwLock<Storage>>,
+    layout: Layout,
+    dtype: DType,
+    device: Device,
+    requires_grad: AtomicBool,
+    /// Set when an op recorded a node here; stays set after backward frees the node.
+    op_output: AtomicBool,
+    /// The op that made this tensor; taken (and its saved tensors freed) by backward.
+    node: Mutex<Option<Node>>,
+    /// Accumulated gradient of a leaf tensor (`.grad` in PyTorch).
+    grad: Mutex<Option<Tensor>>,
+}
+
+impl Tensor {
+    // ---------------------------------------------------------------- construction
+
+    /// A tensor over `storage` viewed through `layout`, not tracked by autograd.
+    pub(crate) fn from_parts(storage: Arc<RwLock<Storage>>, layout: Layout) -> Tensor {
+        let (dtype, device) = {
+            let s = storage.read().expect("storage lock poisoned");
+            (s.dtype(), s.device())
+        };
+        Tensor(Arc::new(Inner {
+            id: TensorId::fresh(),
+            storage,
+            layout,
+            dtype,
+            device,
+            requires_grad: AtomicBool::new(false),
+            op_output: AtomicBool::new(false),
+            node: Mutex::new(None),
+            grad: Mutex::new(None),
+        }))
+    }
+
+    /// A fresh contiguous tensor owning `storage`.
+    pub(crate) fn from_storage(storage: Storage, shape: impl Into<Shape>) -> Tensor {
+        Tensor::from_parts(
+            Arc::new(RwLock::new(storage)),
+            Layout::contiguous(shape.into()),
+        )
+    }
+
+    /// A fresh CPU tensor from a vector of f32 or f64 values in row-major order.
+    pub fn from_vec<F: Float>(data: Vec<F>, shape: impl Into<Shape>) -> Result<Tensor> {
+        let shape = shape.into();
+        if data.len() != shape.numel() {
+            return Err(Error::shape(
+                "from_vec",
+                format!(
+                    "{} values do not fill shape {shape:?} ({} elements)",
+                    data.len(),
+                    shape.numel()
+                ),
+            ));
+        }
+        Ok(Tensor::from_storage(
+            Storage::Cpu(F::into_storage(data)),
+            shape,
+        ))
+    }
+
+    /// A tensor filled with `value`.
+    pub fn full(
+        shape: impl Into<Shape>,
+        value: f64,
+        dtype: DType,
+        device: Device,
+    ) -> Result<Tensor> {
+        device.ensure_available()?;
+        let shape = shape.into();
+        let n = shape.numel();
+        let storage = match dtype {
+            DType::F32 => CpuStorage::F32(vec![value as f32; n]),
+            DType::F64 => CpuStorage::F64(vec![value; n]),
+        };
+        Ok(Tensor::from_storage(Storage::Cpu(storage), shape))
+    }
+
+    pub fn zeros(shape: impl Into<Shape>, dtype: DType, device: Device) -> Result<Tensor> {
+        Tensor::full(shape, 0.0, dtype, device)
+    }
+
+    pub fn ones(shape: impl Into<Shape>, dtype: DType, device: Device) -> Result<Tensor> {
+        Tensor::full(shape, 1.0, dtype, device)
+    }
+
+    /// A 0-dimensional tensor holding `value`.
+    pub fn scalar(value: f64, dtype: DType, device: Device) -> Result<Tensor> {
+        Tensor::full(Shape::new(vec![]), value, dtype, device)
+    }
+
+    pub fn zeros_like(&self) -> Result<Tensor> {
+        Tensor::zeros(self.shape(), self.dtype(), self.device())
+    }
+
+    pub fn ones_like(&self) -> Result<Tensor> {
+        Tensor::ones(self.shape(), self.dtype(), self.device())
+    }
+
+    /// `start, start + step, ...` up to but excluding `end`, as a 1-D tensor.
+    pub fn arange(start: f64, end: f64, step: f64, dtype: DType, device: Device) -> Result<Tensor> {
+        if step == 0.0 || !step.is_finite() {
+            return Err(Error::argument(
+                "arange",
+                format!("step must be finite and non-zero, got {step}"),
+            ));
+        }
+        let n = ((end - start) / step).ceil().max(0.0) as usize;
+        let values: Vec<f64> = (0..n).map(|i| start + i as f64 * step).collect();
+        Tensor::from_vec(values, [n])?
+            .to_dtype(dtype)?
+            .to_device(device)
+    }
+
+    /// Uniform samples in `[low, high)` from `rng`.
+    pub fn rand(
+        shape: impl Into<Shape>,
+        low: f64,
+        high: f64,
+        dtype: DType,
+        device: Device,
+        rng: &mut Rng,
+    ) -> Result<Tensor> {
+        let shape = shape.into();
+        let values: Vec<f64> = (0..shape.numel())
+            .map(|_| low + (high - low) * rng.uniform())
+            .collect();
+        Tensor::from_vec(values, shape)?
+            .to_dtype(dtype)?
+            .to_device(device)
+    }
+
+    /// Normal samples with the given mean and standard deviation from `rng`.
+    pub fn randn(
+        shape: impl Into<Shape>,
+        mean: f64,
+        std: f64,
+        dtype: DType,
+        device: Device,
+        rng: &mut Rng,
+    ) -> Result<Tensor> {
+        let shape = shape.into();
+        let values: Vec<f64> = (0..shape.numel())
+            .map(|_| mean + std * rng.normal())
+            .collect();
+        Tensor::from_vec(values, shape)?
+            .to_dtype(dtype)?
+            .to_device(device)
+    }
+
+    // ---------------------------------------------------------------- accessors
+
+    pub fn id(&self) -> TensorId {
+        self.0.id
+    }
+    pub fn shape(&self) -> &Shape {
+        &self.0.layout.shape
+    }
+    pub fn dims(&self) -> &[usize] {
+        self.0.layout.shape.dims()
+    }
+    /// The size of dimension `d`, or an error naming `op` when out of range.
+    pub fn dim(&self, d: usize) -> usize {
+        self.dims()[d]
+    }
+    pub fn rank(&self) -> usize {
+        self.0.layout.shape.rank()
+    }
+    pub fn numel(&self) -> usize {
+        self.0.layout.shape.numel()
+    }
+    pub fn dtype(&self) -> DType {
+        self.0.dtype
+    }
+    pub fn device(&self) -> Device {
+        self.0.device
+    }
+    pub fn layout(&self) -> &Layout {
+        &self.0.layout
+    }
+    pub fn is_contiguous(&self) -> bool {
+        self.0.layout.is_contiguous()
+    }
+    pub(crate) fn read_storage(&self) -> RwLockReadGuard<'_, Storage> {
+        self.0.storage.read().expect("storage lock poisoned")
+    }
+    pub(crate) fn write_storage(&self) -> RwLockWriteGuard<'_, Storage> {
+        self.0.storage.write().expect("storage lock poisoned")
+    }
+    /// The storage range of a contiguous tensor's elements.
+    pub(crate) fn dense_range(&self) -> std::ops::Range<usize> {
+        debug_assert!(self.is_contiguous(), "dense_range of a strided tensor");
+        self.layout().offset..self.layout().offset + self.numel()
+    }
+    /// Another view of this tensor's memory (untracked; ops record their own node).
+    pub(crate) fn view_as(&self, layout: Layout) -> Tensor {
+        Tensor::from_parts(self.0.storage.clone(), layout)
+    }
+    /// True when both tensors view the same memory.
+    pub fn same_storage(&self, other: &Tensor) -> bool {
+        Arc::ptr_eq(&self.0.storage, &other.0.storage)
+    }
+
+    // ---------------------------------------------------------------- autograd state
+
+    pub fn requires_grad(&self) -> bool {
+        self.0.requires_grad.load(Ordering::Relaxed)
+    }
+    /// Marks a leaf tensor as one whose gradient backward should compute.
+    pub fn set_requires_grad(&self, on: bool) -> &Tensor {
+        self.0.requires_grad.store(on, Ordering::Relaxed);
+        self
+    }
+    /// Builder form of [`Tensor::set_requires_grad`].
+    pub fn requires_grad_(self, on: bool) -> Tensor {
+        self.set_requires_grad(on);
+        self
+    }
+    /// True for tensors not produced by a tracked op.
+    pub fn is_leaf(&self) -> bool {
+        self.0.node.lock().expect("node lock").is_none()
+    }
+    pub(crate) fn set_node(&self, node: Node) {
+        self.0.requires_grad.store(true, Ordering::Relaxed);
+        self.0.op_output.store(true, Ordering::Relaxed);
+        *self.0.node.lock().expect("node lock") = Some(node);
+    }
+    /// True for outputs of recorded ops, also after backward has freed their node.
+    pub(crate) fn is_op_output(&self) -> bool {
+        self.0.op_output.load(Ordering::Relaxed)
+    }
+    pub(crate) fn take_node(&self) -> Option<Node> {
+        self.0.node.lock().expect("node lock").take()
+    }
+    pub(crate) fn node_inputs(&self) -> Option<Vec<Tensor>> {
+        self.0
+            .node
+            .lock()
+            .expect("node lock")
+            .as_ref()
+            .map(|n| n.inputs.clone())
+    }
+    /// The accumulated gradient, if backward has reached this tensor.
+    pub fn grad(&self) -> Option<Tensor> {
+        self.0.grad.lock().expect("grad lock").clone()
+    }
+    pub fn set_grad(&self, grad: Option<Tensor>) {
+        *self.0.grad.lock().expect("grad lock") = grad;
+    }
+    /// Clears the accumulated gradient.
+    pub fn zero_grad(&self) {
+        self.set_grad(None);
+    }
+    /// The same data, cut from the graph (no gradient flows through it).
+    pub fn detach(&self) -> Tensor {
+        Tensor::from_parts(self.0.storage.clone(), self.0.layout.clone())
+    }
+
+    // ---------------------------------------------------------------- data out
+
+    /// The elements in row-major order, converted to `F`.
+    pub fn to_vec<F: Float>(&self) -> Result<Vec<F>> {
+        let storage = self.read_storage();
+        match &*storage {
+            Storage::Cpu(s) => Ok(crate::cpu_with!(s, |v: T| self
+                .layout()
+                .indices()
+                .map(|i| F::from_f64(v[i].to_f64()))
+                .collect())),
+        }
+    }
+    pub fn to_vec_f32(&self) -> Result<Vec<f32>> {
+        self.to_vec::<f32>()
+    }
+    pub fn to_vec_f64(&self) -> Result<Vec<f64>> {
+        self.to_vec::<f64>()
+    }
+    /// The single value of a one-element tensor.
+    pub fn item(&self) -> Result<f64> {
+        if self.numel() != 1 {
+            return Err(Error::shape(
+                "item",
+                format!("tensor of shape {:?} is not a single value", self.shape()),
+            ));
+        }
+        Ok(self.to_vec::<f64>()?[0])
+    }
+
+    /// A copy converted to `dtype` (the same tensor when it already is).
+    pub fn to_dtype(&self, dtype: DType) -> Result<Tensor> {
+        if dtype == self.dtype() {
+            return Ok(self.clone());
+        }
+        let storage = match dtype {
+            DType::F32 => CpuStorage::F32(self.to_vec()?),
+            DType::F64 => CpuStorage::F64(self.to_vec()?),
+        };
+        Ok(Tensor::from_storage(Storage::Cpu(storage), self.shape()))
+    }
+
+    /// This tensor on `device` (the same tensor when it already is there).
+    pub fn to_device(&self, device: Device) -> Result<Tensor> {
+        device.ensure_available()?;
+        if device == self.device() {
+            return Ok(self.clone());
+        }
+        Err(Error::device(
+            "to_device",
+            format!("no transfer path from {} to {device}", self.device()),
+        ))
+    }
+
+    /// Overwrites this tensor's elements with `src`'s (same shape), outside autograd.
+    /// Used by optimizers and checkpoint loading; `self` must be contiguous.
+    pub fn assign(&self, src: &Tensor) -> Result<()> {
+        if src.shape() != self.shape() {
+            return Err(Error::shape(
+                "assign",
+                format!("source {:?} vs destination {:?}", src.shape(), self.shape()),
+            ));
+        }
+        if !self.is_contiguous() {
+            return Err(Error::argument("assign", "destination must be contiguous"));
+        }
+        let (off, n) = (self.layout().offset, self.numel());
+        if self.same_storage(src) {
+            let copy = src.to_vec::<f64>()?;
+            return self.assign(&Tensor::from_vec(copy, self.shape())?);
+        }
+        let values = src.read_storage();
+        let mut dst = self.write_storage();
+        match (&mut *dst, &*values) {
+            (Storage::Cpu(d), Storage::Cpu(s)) => crate::cpu_with!(d, |d: T| {
+                crate::cpu_with!(s, |s: S| {
+                    for (o, i) in d[off..off + n].iter_mut().zip(src.layout().indices()) {
+                        *o = T::from_f64(s[i].to_f64());
+                    }
+                })
+            }),
+        }
+        Ok(())
+    }
+}
+
+impl std::fmt::Debug for Tensor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let values = self.to_vec::<f64>().unwrap_or_default();
+        let shown: Vec<String> = values.iter().take(8).map(|v| format!("{v:.4}")).collect();
+        let more = if values.len() > 8 { ", ..." } else { "" };
+        write!(
+            f,
+            "Tensor[{:?}, {}, {}]([{}{more}])",
+            self.shape(),
+            self.dtype(),
+            self.device(),
+            shown.join(", ")
+        )
+    }
+}
