@@ -120,7 +120,11 @@ macro_rules! typed {
     ($from:ident, $to:ident, $t:ty, $dt:expr) => {
         /// Builds an array from values (the shape's product must equal `values.len()`).
         pub fn $from(shape: &[usize], values: &[$t]) -> Array {
-            assert_eq!(shape.iter().product::<usize>(), values.len(), "shape does not match data");
+            assert_eq!(
+                shape.iter().product::<usize>(),
+                values.len(),
+                "shape does not match data"
+            );
             Array {
                 dtype: $dt,
                 shape: shape.to_vec(),
@@ -165,7 +169,11 @@ impl Array {
                 data.len()
             ));
         }
-        Ok(Array { dtype, shape: shape.to_vec(), data })
+        Ok(Array {
+            dtype,
+            shape: shape.to_vec(),
+            data,
+        })
     }
 
     /// Number of elements.
@@ -184,7 +192,11 @@ impl Array {
             1 => format!("({},)", self.shape[0]),
             _ => format!(
                 "({})",
-                self.shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")
+                self.shape
+                    .iter()
+                    .map(|d| d.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         };
         let mut header = format!(
@@ -216,7 +228,10 @@ impl Array {
                 if bytes.len() < 12 {
                     return bad("truncated header");
                 }
-                (u32::from_le_bytes(bytes[8..12].try_into().unwrap()) as usize, 12)
+                (
+                    u32::from_le_bytes(bytes[8..12].try_into().unwrap()) as usize,
+                    12,
+                )
             }
             _ => return bad(format!("unsupported format version {major}.{minor}")),
         };
@@ -243,7 +258,11 @@ impl Array {
                 data.len()
             ));
         }
-        Ok(Array { dtype, shape, data: data.to_vec() })
+        Ok(Array {
+            dtype,
+            shape,
+            data: data.to_vec(),
+        })
     }
 }
 
@@ -284,7 +303,9 @@ fn parse_header(h: &str) -> Result<(DType, bool, Vec<usize>), NpyError> {
         if q != '\'' && q != '"' {
             return bad(format!("bad header near {rest:?}"));
         }
-        let end = rest[1..].find(q).ok_or_else(|| NpyError::Format("unterminated key".into()))?;
+        let end = rest[1..]
+            .find(q)
+            .ok_or_else(|| NpyError::Format("unterminated key".into()))?;
         let key = &rest[1..1 + end];
         rest = rest[end + 2..].trim_start();
         rest = rest

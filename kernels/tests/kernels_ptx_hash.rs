@@ -92,11 +92,20 @@ fn source_hash(cu: &Path) -> String {
     let mut data = src.clone();
     for line in String::from_utf8(src).unwrap().lines() {
         let t = line.trim_start();
-        let Some(rest) = t.strip_prefix('#') else { continue };
-        let Some(rest) = rest.trim_start().strip_prefix("include") else { continue };
-        let Some(rest) = rest.trim_start().strip_prefix('"') else { continue };
+        let Some(rest) = t.strip_prefix('#') else {
+            continue;
+        };
+        let Some(rest) = rest.trim_start().strip_prefix("include") else {
+            continue;
+        };
+        let Some(rest) = rest.trim_start().strip_prefix('"') else {
+            continue;
+        };
         let name = &rest[..rest.find('"').expect("unterminated include")];
-        let candidates = [cu.parent().unwrap().join(name), kernels_dir().join("cuda").join(name)];
+        let candidates = [
+            cu.parent().unwrap().join(name),
+            kernels_dir().join("cuda").join(name),
+        ];
         let header = candidates
             .iter()
             .find(|p| p.exists())
@@ -127,7 +136,9 @@ fn sha256_known_answers() {
         "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
     );
     assert_eq!(
-        hex(&sha256(b"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq")),
+        hex(&sha256(
+            b"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"
+        )),
         "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"
     );
 }
@@ -174,18 +185,35 @@ fn every_exposed_entry_is_in_its_ptx() {
     for m in Module::ALL {
         let text = ptx(m);
         let on_disk =
-            fs::read_to_string(kernels_dir().join("ptx").join(format!("{}.ptx", m.stem()))).unwrap();
-        assert_eq!(text, on_disk, "{m:?}: embedded PTX differs from ptx/{}.ptx", m.stem());
+            fs::read_to_string(kernels_dir().join("ptx").join(format!("{}.ptx", m.stem())))
+                .unwrap();
+        assert_eq!(
+            text,
+            on_disk,
+            "{m:?}: embedded PTX differs from ptx/{}.ptx",
+            m.stem()
+        );
         let entries: Vec<&str> = text
             .lines()
             .filter_map(|l| l.split(".entry ").nth(1))
-            .map(|rest| rest.split(|c: char| c == '(' || c.is_whitespace()).next().unwrap())
+            .map(|rest| {
+                rest.split(|c: char| c == '(' || c.is_whitespace())
+                    .next()
+                    .unwrap()
+            })
             .collect();
         for name in m.entries() {
-            assert!(entries.contains(name), "{m:?}: no `.entry {name}` in ptx/{}.ptx", m.stem());
+            assert!(
+                entries.contains(name),
+                "{m:?}: no `.entry {name}` in ptx/{}.ptx",
+                m.stem()
+            );
         }
         for e in &entries {
-            assert!(m.entries().contains(e), "{m:?}: .entry {e} is not exposed by kernels::ptx");
+            assert!(
+                m.entries().contains(e),
+                "{m:?}: .entry {e} is not exposed by kernels::ptx"
+            );
         }
     }
     // Every shipped .ptx file is a Module.
@@ -195,6 +223,9 @@ fn every_exposed_entry_is_in_its_ptx() {
         .collect();
     let known: Vec<&str> = Module::ALL.iter().map(|m| m.stem()).collect();
     for s in &stems {
-        assert!(known.contains(&s.as_str()), "ptx/{s}.ptx is not a kernels::ptx::Module");
+        assert!(
+            known.contains(&s.as_str()),
+            "ptx/{s}.ptx is not a kernels::ptx::Module"
+        );
     }
 }
