@@ -93,7 +93,9 @@ pub fn elastic_field(e: &Elastic, rng: &mut SplitMix64) -> Field {
     let kernel = gaussian_kernel(e.sigma);
     blur(&mut dx, &kernel);
     blur(&mut dy, &kernel);
-    dx.iter_mut().chain(dy.iter_mut()).for_each(|v| *v *= e.alpha);
+    dx.iter_mut()
+        .chain(dy.iter_mut())
+        .for_each(|v| *v *= e.alpha);
     Field { dx, dy }
 }
 

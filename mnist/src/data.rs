@@ -4,6 +4,7 @@
 //! looked up as `<name>.gz` then `<name>` (raw IDX); a missing one is downloaded when the
 //! [`DownloadPolicy`] allows. The result is plain bytes ([`Mnist`]), independent of the engine.
 
+use std::ffi::OsStr;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -111,11 +112,14 @@ pub struct Mnist {
 /// The data directory: `explicit` if given, else `$MNIST_DIR` if set and non-empty, else
 /// [`DEFAULT_DATA_DIR`].
 pub fn resolve_data_dir(explicit: Option<&Path>) -> PathBuf {
-    if let Some(p) = explicit {
-        return p.to_path_buf();
-    }
-    match std::env::var_os(ENV_DATA_DIR) {
-        Some(v) if !v.is_empty() => PathBuf::from(v),
+    resolve_data_dir_from(explicit, std::env::var_os(ENV_DATA_DIR).as_deref())
+}
+
+/// [`resolve_data_dir`] with the environment value passed in (testable without `set_var`).
+pub fn resolve_data_dir_from(explicit: Option<&Path>, env_value: Option<&OsStr>) -> PathBuf {
+    match (explicit, env_value) {
+        (Some(p), _) => p.to_path_buf(),
+        (None, Some(v)) if !v.is_empty() => PathBuf::from(v),
         _ => PathBuf::from(DEFAULT_DATA_DIR),
     }
 }

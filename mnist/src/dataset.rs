@@ -249,7 +249,8 @@ impl Iterator for Batches<'_> {
             match &self.augment {
                 None => normalize_into(src, out),
                 Some(aug) => {
-                    let mut r = SplitMix64::from_keys(&[self.keys[0], self.keys[1], i as u64, 0xA06]);
+                    let mut r =
+                        SplitMix64::from_keys(&[self.keys[0], self.keys[1], i as u64, 0xA06]);
                     aug.apply(src, out, &mut r);
                     out.iter_mut().for_each(|v| *v = normalize_value(*v));
                 }

@@ -216,7 +216,17 @@ fn fetch(
         ureq::Error::Status(code, r) => {
             MirrorFailure::Http(format!("HTTP {code} {}", r.status_text()))
         }
-        ureq::Error::Transport(t) => MirrorFailure::Http(t.to_string()),
+        // Transport's Display repeats the URL; the caller already names it.
+        ureq::Error::Transport(t) => {
+            let mut msg = t.kind().to_string();
+            if let Some(m) = t.message() {
+                msg += &format!(": {m}");
+            }
+            if let Some(src) = std::error::Error::source(&t) {
+                msg += &format!(": {src}");
+            }
+            MirrorFailure::Http(msg)
+        }
     })?;
     let len = resp
         .header("Content-Length")

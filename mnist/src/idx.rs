@@ -46,10 +46,18 @@ pub enum IdxProblem {
     WrongDims { expected: u8, found: u8 },
     /// Image dimensions other than 28x28.
     WrongImageSize { rows: u32, cols: u32 },
-    /// Less data than the header says.
-    Truncated { what: String, expected: u64, actual: u64 },
+    /// Less data than the header says (`what` describes the header's claim).
+    Truncated {
+        what: String,
+        expected: u64,
+        actual: u64,
+    },
     /// More data than the header says.
-    TrailingData { what: String, expected: u64, actual: u64 },
+    TrailingData {
+        what: String,
+        expected: u64,
+        actual: u64,
+    },
     /// A label outside `0..=9`.
     LabelOutOfRange { index: usize, value: u8 },
 }
@@ -95,21 +103,13 @@ impl fmt::Display for IdxProblem {
             IdxProblem::WrongImageSize { rows, cols } => {
                 write!(f, "images are {rows}x{cols}, expected 28x28")
             }
-            IdxProblem::Truncated {
-                what,
-                expected,
-                actual,
-            } => write!(
+            IdxProblem::Truncated { what, actual, .. } => write!(
                 f,
-                "truncated: header says {what} ({expected} bytes) but only {actual} bytes of data"
+                "truncated: header says {what} but only {actual} bytes of data"
             ),
-            IdxProblem::TrailingData {
-                what,
-                expected,
-                actual,
-            } => write!(
+            IdxProblem::TrailingData { what, actual, .. } => write!(
                 f,
-                "trailing data: header says {what} ({expected} bytes) but there are {actual} bytes of data"
+                "trailing data: header says {what} but there are {actual} bytes of data"
             ),
             IdxProblem::LabelOutOfRange { index, value } => {
                 write!(f, "label {index} is {value}, outside 0..=9")
@@ -291,7 +291,7 @@ pub fn parse_images(file: &str, bytes: &[u8]) -> Result<IdxImages, IdxError> {
     let expected = count as u64 * IMAGE_PIXELS as u64;
     check_len(
         file,
-        format!("{count} images of {rows}x{cols}"),
+        format!("{count} images of {rows}x{cols} ({expected} bytes)"),
         expected,
         data,
     )?;
