@@ -22,8 +22,9 @@ fn finalize(mut z: u64) -> u64 {
 
 /// Hashes a list of keys into one seed; different key lists give unrelated streams.
 pub fn mix(keys: &[u64]) -> u64 {
-    keys.iter()
-        .fold(0x6A09_E667_F3BC_C908, |acc, &k| finalize(acc ^ finalize(k.wrapping_add(GOLDEN))))
+    keys.iter().fold(0x6A09_E667_F3BC_C908, |acc, &k| {
+        finalize(acc ^ finalize(k.wrapping_add(GOLDEN)))
+    })
 }
 
 impl SplitMix64 {
