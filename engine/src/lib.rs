@@ -17,7 +17,7 @@ pub use autograd::{is_grad_enabled, no_grad, NoGradGuard};
 pub use device::{Device, Storage};
 pub use dtype::{DType, Float};
 pub use error::{Error, Result};
-pub use ops::UnaryOp;
+pub use ops::{Conv2dParams, UnaryOp};
 pub use rng::Rng;
 pub use shape::{Layout, Shape};
 pub use tensor::{Tensor, TensorId};

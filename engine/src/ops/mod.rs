@@ -11,6 +11,7 @@ pub mod pool;
 pub mod reduce;
 pub mod view;
 
+pub use conv::Conv2dParams;
 pub use elementwise::UnaryOp;
 
 use crate::error::{Error, Result};

@@ -1,0 +1,2 @@
+//! Placeholder until this family's benchmarks land.
+fn main() {}
