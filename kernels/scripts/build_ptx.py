@@ -131,7 +131,7 @@ def main():
             count += 1
             committed = os.path.join(ptx_dir, stem + ".ptx")
             if check_mode:
-                out = os.path.join(tmp, os.path.basename(ptx_dir), stem + ".ptx")
+                out = os.path.join(tmp, os.path.relpath(ptx_dir, KERNELS), stem + ".ptx")
                 os.makedirs(os.path.dirname(out), exist_ok=True)
                 with open(out, "w") as f:
                     f.write(ptx)
