@@ -8,14 +8,14 @@
 
 use std::fmt;
 use std::fs;
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use sha2::{Digest, Sha256};
 
+pub use crate::fs_atomic::write_atomic;
 use crate::idx::{self, IdxError, MAX_FILE_BYTES};
 
 /// One of the four MNIST files: its base name (no `.gz`) and the SHA-256 of its
@@ -252,36 +252,6 @@ fn fetch(
         }
     }
     Ok(body)
-}
-
-/// Writes `bytes` to `dest` atomically: a temporary file in the same directory, synced,
-/// then renamed over `dest`. The temporary file is removed on failure.
-pub fn write_atomic(dest: &Path, bytes: &[u8]) -> io::Result<()> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let dir = match dest.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let base = dest
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "file".into());
-    let tmp = dir.join(format!(
-        ".{base}.part-{}-{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let result = (|| {
-        let mut f = fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        drop(f);
-        fs::rename(&tmp, dest)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
 }
 
 /// Downloads `file` into `dir` as `<name>.gz` (whatever exists there is replaced),

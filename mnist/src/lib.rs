@@ -4,5 +4,7 @@ pub mod augment;
 pub mod data;
 pub mod dataset;
 pub mod download;
+pub mod fs_atomic;
 pub mod idx;
+pub mod report;
 pub mod rng;
