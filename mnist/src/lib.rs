@@ -6,5 +6,6 @@ pub mod dataset;
 pub mod download;
 pub mod fs_atomic;
 pub mod idx;
+pub mod image_io;
 pub mod report;
 pub mod rng;
