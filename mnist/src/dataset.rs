@@ -5,6 +5,8 @@
 //! augmentation are seeded by (seed, epoch, sample index): the same settings give the same
 //! batches on every run, whatever the batch size.
 
+use rayon::prelude::*;
+
 use crate::augment::Augment;
 use crate::idx::IMAGE_PIXELS;
 use crate::rng::{self, SplitMix64};
@@ -244,16 +246,25 @@ impl Iterator for Batches<'_> {
         let indices = self.order[self.pos..end].to_vec();
         self.pos = end;
         let mut pixels = vec![0.0f32; indices.len() * IMAGE_PIXELS];
-        for (out, &i) in pixels.chunks_exact_mut(IMAGE_PIXELS).zip(&indices) {
-            let src = self.data.image(i);
-            match &self.augment {
-                None => normalize_into(src, out),
-                Some(aug) => {
-                    let mut r =
-                        SplitMix64::from_keys(&[self.keys[0], self.keys[1], i as u64, 0xA06]);
-                    aug.apply(src, out, &mut r);
-                    out.iter_mut().for_each(|v| *v = normalize_value(*v));
+        let data = self.data;
+        match &self.augment {
+            None => {
+                for (out, &i) in pixels.chunks_exact_mut(IMAGE_PIXELS).zip(&indices) {
+                    normalize_into(data.image(i), out);
                 }
+            }
+            // Augmentation costs ~10 us per image: spread a batch over the thread pool.
+            // Each sample has its own RNG stream, so the result does not depend on threads.
+            Some(aug) => {
+                let [seed, epoch] = self.keys;
+                pixels
+                    .par_chunks_exact_mut(IMAGE_PIXELS)
+                    .zip(indices.par_iter())
+                    .for_each(|(out, &i)| {
+                        let mut r = SplitMix64::from_keys(&[seed, epoch, i as u64, 0xA06]);
+                        aug.apply(data.image(i), out, &mut r);
+                        out.iter_mut().for_each(|v| *v = normalize_value(*v));
+                    });
             }
         }
         let labels = indices.iter().map(|&i| self.data.labels[i]).collect();

@@ -272,6 +272,9 @@ pub fn download_file(
     let mut failures = Vec::new();
     for (i, base) in opts.mirrors.iter().enumerate() {
         let url = join_url(base, &gz_name);
+        if !opts.quiet {
+            eprintln!("downloading {url}");
+        }
         let body = fetch(&agent, &url, &gz_name, opts.quiet)
             .and_then(|body| verify_bytes(file, &body).map(|()| body));
         match body {

@@ -19,7 +19,8 @@ pub use curves::{accuracy_curve, loss_curve};
 pub use grid::{digit_grid, example_grids, GridItem};
 
 /// What one epoch produced; `val_*` are None when there is no validation set.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+/// Serializable so the trainer can write it to `metrics.json` as is.
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct EpochMetrics {
     /// 1-based epoch number.
     pub epoch: usize,
