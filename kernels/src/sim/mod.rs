@@ -1,1 +1,38 @@
-//! The PTX simulator.
+//! The PTX simulator: runs PTX text (as NVRTC 11.8 emits it for `compute_70`) on the CPU.
+//!
+//! Layout, one concept per file:
+//! - [`lexer`] / [`parse`]: PTX text to a syntax tree (strict; unknown syntax is a `Parse` error),
+//! - [`ir`] / [`decode`] / [`decode_ops`]: syntax tree to a compact instruction form (register
+//!   indices, resolved branch targets, immediates as constant registers, handler chosen once),
+//! - [`alu`] / [`float`]: the arithmetic semantics (integer corners, IEEE rounding modes, cvt),
+//! - [`memory`]: the device's global address space (allocations far apart, unmapped gaps),
+//! - [`exec`] / [`exec_mem`] / [`warpops`]: execution (per-lane PCs, warp-grouped stepping,
+//!   barriers and warp rendezvous, deadlock and divergence detection),
+//! - [`checks::race`]: the shared-memory race detector (happens-before),
+//! - [`stats`]: per-launch statistics, [`context`]: the driver-like API, [`error`]: errors.
+//!
+//! Integer division by zero: `div` gives all ones (unsigned) or -1 / +1 by sign (signed,
+//! as `u32::MAX` for `div.u32`), `rem` by zero gives the dividend; `INT_MIN / -1` gives
+//! `INT_MIN` and `INT_MIN % -1` gives 0. None of them traps.
+
+pub mod alu;
+pub mod checks;
+pub mod context;
+pub mod decode;
+pub mod decode_mem;
+pub mod decode_ops;
+pub mod error;
+pub mod exec;
+pub mod exec_mem;
+pub mod float;
+pub mod ir;
+pub mod lexer;
+pub mod memory;
+pub mod parse;
+pub mod stats;
+pub mod warpops;
+
+pub use context::{Context, Function, KernelArg, LaunchConfig, Module, SimOptions};
+pub use error::SimError;
+pub use memory::DevicePtr;
+pub use stats::{LaunchStats, TransferCounters};

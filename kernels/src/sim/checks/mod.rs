@@ -1,0 +1,2 @@
+//! Checkers that run beside execution (enabled by `SimOptions::checks`).
+pub mod race;

@@ -1,0 +1,635 @@
+//! Execution of one block: per-lane program counters, stepped warp-grouped. Each step runs
+//! the lanes of a warp that sit at the lowest PC together over structure-of-arrays
+//! registers (`regs[reg * 32 + lane]`), so converged code costs one dispatch per 32 lanes.
+//! Synchronising instructions park lanes until their rendezvous completes (see
+//! [`super::warpops`]).
+
+use super::alu;
+use super::checks::race::RaceState;
+use super::error::{Dim3, SimError};
+use super::float;
+use super::ir::*;
+use super::memory::{GlobalView, LOCAL_WINDOW, SHARED_WINDOW};
+use super::stats::LaunchStats;
+
+pub(crate) const FULL: u32 = u32::MAX;
+pub(crate) const NONE: u32 = u32::MAX;
+
+/// Everything a launch shares between its blocks (read-only).
+pub(crate) struct Launch<'a> {
+    pub k: &'a Kernel,
+    pub gmem: &'a GlobalView,
+    pub params: &'a [u8],
+    pub grid: Dim3,
+    pub block: Dim3,
+    pub shared_size: usize,
+    pub dyn_bytes: u32,
+    pub checks: bool,
+}
+
+pub(crate) struct Warp {
+    pub regs: Vec<u64>,
+    pub pc: [u32; 32],
+    /// Lanes not exited.
+    pub live: u32,
+    /// Lanes that exist (a partial last warp has lanes born exited).
+    pub born: u32,
+    /// Lanes waiting at a synchronising instruction (their pc points at it).
+    pub parked: u32,
+    pub stacks: Vec<Vec<u32>>,
+    /// Completed `bar.warp.sync` count (orders memory within the warp for the race check).
+    pub wepoch: u32,
+    pub index: u32,
+    /// PC of an aligned barrier some lanes of this warp wait at while others still run.
+    pub pending_bar: u32,
+}
+
+/// Per-block memory and counters.
+#[derive(Default)]
+pub(crate) struct BlockMem {
+    pub ctaid: Dim3,
+    pub shared: Vec<u8>,
+    pub local: Vec<u8>,
+    pub tparam: Vec<u8>,
+    pub race: RaceState,
+    pub stats: LaunchStats,
+    pub ghint: usize,
+}
+
+/// Reusable allocations of one host worker.
+#[derive(Default)]
+pub(crate) struct Scratch {
+    pub warps: Vec<Warp>,
+    pub mem: BlockMem,
+}
+
+#[inline(always)]
+pub(crate) fn lanes(m: u32, mut f: impl FnMut(usize)) {
+    if m == FULL {
+        for l in 0..32 {
+            f(l)
+        }
+    } else {
+        let mut m = m;
+        while m != 0 {
+            let l = m.trailing_zeros() as usize;
+            m &= m - 1;
+            f(l);
+        }
+    }
+}
+
+#[inline(always)]
+pub(crate) fn ri(r: Reg, l: usize) -> usize {
+    ((r as usize) << 5) | l
+}
+
+impl<'a> Launch<'a> {
+    pub fn thread_of(&self, tid: u32) -> Dim3 {
+        let (bx, by, _) = self.block;
+        (tid % bx, (tid / bx) % by, tid / (bx * by))
+    }
+    pub fn nthreads(&self) -> u32 {
+        self.block.0 * self.block.1 * self.block.2
+    }
+    pub fn line(&self, pc: u32) -> usize {
+        self.k
+            .code
+            .get(pc as usize)
+            .map(|i| i.line as usize)
+            .unwrap_or(0)
+    }
+    pub fn runtime_err(
+        &self,
+        bm: &BlockMem,
+        w: &Warp,
+        lane: usize,
+        pc: u32,
+        msg: String,
+    ) -> SimError {
+        SimError::Runtime {
+            kernel: self.k.name.clone(),
+            ptx_line: self.line(pc),
+            block: bm.ctaid,
+            thread: self.thread_of(w.index * 32 + lane as u32),
+            msg,
+        }
+    }
+
+    fn init_warp(&self, w: &mut Warp, index: u32, bm: &BlockMem) {
+        let k = self.k;
+        let n = self.nthreads();
+        w.regs.clear();
+        w.regs.resize(k.nregs as usize * 32, 0);
+        w.pc = [0; 32];
+        let first = index * 32;
+        let born = if first + 32 <= n {
+            FULL
+        } else {
+            (1u32 << (n - first)) - 1
+        };
+        w.born = born;
+        w.live = born;
+        w.parked = 0;
+        w.wepoch = 0;
+        w.index = index;
+        w.pending_bar = NONE;
+        if k.has_calls {
+            w.stacks.resize(32, vec![]);
+            for s in &mut w.stacks {
+                s.clear();
+            }
+        }
+        for &(r, v) in &k.consts {
+            w.regs[ri(r, 0)..ri(r, 0) + 32].fill(v);
+        }
+        let nwarps = n.div_ceil(32);
+        for &(r, sp) in &k.specials {
+            for l in 0..32u32 {
+                let t = first + l;
+                let (tx, ty, tz) = self.thread_of(t);
+                let pick = |d: u8, v: Dim3| match d {
+                    0 => v.0,
+                    1 => v.1,
+                    _ => v.2,
+                } as u64;
+                let v = match sp {
+                    Special::Tid(d) => pick(d, (tx, ty, tz)),
+                    Special::Ntid(d) => pick(d, self.block),
+                    Special::Ctaid(d) => pick(d, bm.ctaid),
+                    Special::Nctaid(d) => pick(d, self.grid),
+                    Special::Laneid => l as u64,
+                    Special::Warpid => index as u64,
+                    Special::Nwarpid => nwarps as u64,
+                    Special::LanemaskEq => 1u64 << l,
+                    Special::LanemaskLt => (1u64 << l) - 1,
+                    Special::LanemaskLe => (2u64 << l) - 1,
+                    Special::LanemaskGt => (0xffff_ffffu64 << (l + 1)) & 0xffff_ffff,
+                    Special::LanemaskGe => (0xffff_ffffu64 << l) & 0xffff_ffff,
+                    Special::Smid | Special::Gridid => 0,
+                    Special::Nsmid => 80,
+                    Special::Clock | Special::Clock64 => 0,
+                    Special::DynSmemSize => self.dyn_bytes as u64,
+                    Special::TotalSmemSize => self.shared_size as u64,
+                };
+                w.regs[ri(r, l as usize)] = v;
+            }
+        }
+    }
+
+    /// Run block number `lin` to completion.
+    pub fn run_block(&self, s: &mut Scratch, lin: u64) -> Result<LaunchStats, SimError> {
+        let (gx, gy, _) = self.grid;
+        let lin32 = lin as u32;
+        let bm = &mut s.mem;
+        bm.ctaid = (lin32 % gx, (lin32 / gx) % gy, lin32 / (gx * gy));
+        bm.stats = LaunchStats {
+            blocks: 1,
+            threads: self.nthreads() as u64,
+            ..Default::default()
+        };
+        bm.shared.clear();
+        bm.shared.resize(self.shared_size, 0);
+        let n = self.nthreads() as usize;
+        bm.local.clear();
+        bm.local.resize(n * self.k.local_size as usize, 0);
+        bm.tparam.clear();
+        bm.tparam.resize(n * self.k.tparam_size as usize, 0);
+        if self.checks {
+            bm.race.new_block(self.shared_size);
+        }
+        let nwarps = n.div_ceil(32);
+        while s.warps.len() < nwarps {
+            s.warps.push(Warp {
+                regs: vec![],
+                pc: [0; 32],
+                live: 0,
+                born: 0,
+                parked: 0,
+                stacks: vec![],
+                wepoch: 0,
+                index: 0,
+                pending_bar: NONE,
+            });
+        }
+        let warps = &mut s.warps[..nwarps];
+        for (i, w) in warps.iter_mut().enumerate() {
+            self.init_warp(w, i as u32, bm);
+        }
+        loop {
+            for w in warps.iter_mut() {
+                self.run_warp(w, bm)?;
+            }
+            if warps.iter().all(|w| w.live == 0) {
+                return Ok(std::mem::take(&mut bm.stats));
+            }
+            self.block_stuck(warps, bm)?;
+        }
+    }
+
+    #[inline(always)]
+    fn guard_mask(&self, w: &Warp, inst: &Inst, mask: u32) -> u32 {
+        if inst.guard == NO_REG {
+            return mask;
+        }
+        let mut a = 0;
+        let base = ri(inst.guard, 0);
+        let g = &w.regs[base..base + 32];
+        lanes(mask, |l| {
+            if ((g[l] & 1) != 0) != inst.guard_neg {
+                a |= 1 << l;
+            }
+        });
+        a
+    }
+
+    /// Run the warp until every lane is exited or parked (warp rendezvous resolved as they
+    /// complete).
+    fn run_warp(&self, w: &mut Warp, bm: &mut BlockMem) -> Result<(), SimError> {
+        let code = &self.k.code[..];
+        'outer: loop {
+            let runnable = w.live & !w.parked;
+            if runnable == 0 {
+                if self.resolve_warp_ops(w, bm)? {
+                    continue;
+                }
+                return Ok(());
+            }
+            let mut pc = u32::MAX;
+            let mut mask = 0u32;
+            lanes(runnable, |l| {
+                let p = w.pc[l];
+                if p < pc {
+                    pc = p;
+                    mask = 1 << l;
+                } else if p == pc {
+                    mask |= 1 << l;
+                }
+            });
+            let others = runnable & !mask;
+            let mut limit = u32::MAX;
+            lanes(others, |l| limit = limit.min(w.pc[l]));
+            loop {
+                if pc >= limit {
+                    break;
+                }
+                let Some(inst) = code.get(pc as usize) else {
+                    let l = mask.trailing_zeros() as usize;
+                    return Err(self.runtime_err(
+                        bm,
+                        w,
+                        l,
+                        pc,
+                        "ran past the end of the code".into(),
+                    ));
+                };
+                bm.stats.thread_instructions += mask.count_ones() as u64;
+                bm.stats.warp_instructions += 1;
+                let active = self.guard_mask(w, inst, mask);
+                if w.pending_bar != NONE
+                    && pc > w.pending_bar
+                    && !inst.op.is_control()
+                    && active != 0
+                {
+                    self.divergence_in_warp(w, bm, pc, active)?;
+                }
+                match &inst.op {
+                    Op::Bra { target } => {
+                        if active == mask {
+                            pc = *target;
+                            if others != 0 {
+                                break;
+                            }
+                        } else if active == 0 {
+                            pc += 1;
+                        } else {
+                            let t = *target;
+                            lanes(mask, |l| {
+                                w.pc[l] = if active >> l & 1 != 0 { t } else { pc + 1 }
+                            });
+                            continue 'outer;
+                        }
+                    }
+                    Op::Exit => {
+                        w.live &= !active;
+                        mask &= !active;
+                        if mask == 0 {
+                            continue 'outer;
+                        }
+                        pc += 1;
+                    }
+                    Op::Ret => {
+                        self.ret(w, bm, active, mask, pc);
+                        continue 'outer;
+                    }
+                    Op::Call { site } => {
+                        let target = self.call(w, bm, *site, active, pc)?;
+                        if active == mask {
+                            pc = target;
+                            if others != 0 {
+                                break;
+                            }
+                        } else {
+                            lanes(mask, |l| {
+                                w.pc[l] = if active >> l & 1 != 0 { target } else { pc + 1 }
+                            });
+                            continue 'outer;
+                        }
+                    }
+                    Op::Trap => {
+                        if active != 0 {
+                            let l = active.trailing_zeros();
+                            return Err(SimError::Trap {
+                                kernel: self.k.name.clone(),
+                                ptx_line: inst.line as usize,
+                                block: bm.ctaid,
+                                thread: self.thread_of(w.index * 32 + l),
+                            });
+                        }
+                        pc += 1;
+                    }
+                    op if op.is_sync() => {
+                        lanes(active, |l| w.pc[l] = pc);
+                        w.parked |= active;
+                        if let Op::Bar { aligned: true, .. } = op {
+                            if self.checks && (w.live & !w.parked) != 0 && w.pending_bar == NONE {
+                                w.pending_bar = pc;
+                            }
+                        }
+                        mask &= !active;
+                        if mask == 0 {
+                            continue 'outer;
+                        }
+                        pc += 1;
+                    }
+                    _ => {
+                        if active != 0 {
+                            self.exec(w, bm, inst, active, mask, pc)?;
+                        }
+                        pc += 1;
+                    }
+                }
+            }
+            lanes(mask, |l| w.pc[l] = pc);
+        }
+    }
+
+    fn divergence_in_warp(
+        &self,
+        w: &Warp,
+        bm: &BlockMem,
+        pc: u32,
+        active: u32,
+    ) -> Result<(), SimError> {
+        let bpc = w.pending_bar;
+        if self.k.code[pc as usize].func != self.k.code[bpc as usize].func {
+            return Ok(());
+        }
+        let l = active.trailing_zeros();
+        Err(SimError::BarrierDivergence {
+            kernel: self.k.name.clone(),
+            ptx_line: self.line(bpc),
+            block: bm.ctaid,
+            thread: self.thread_of(w.index * 32 + l),
+            msg: format!(
+                "this thread skipped the barrier and ran on to PTX line {} while others of its warp wait at it",
+                self.line(pc)
+            ),
+        })
+    }
+
+    fn call(
+        &self,
+        w: &mut Warp,
+        bm: &mut BlockMem,
+        site: u32,
+        active: u32,
+        pc: u32,
+    ) -> Result<u32, SimError> {
+        let s = &self.k.call_sites[site as usize];
+        let ts = self.k.tparam_size as usize;
+        let mut err = None;
+        lanes(active, |l| {
+            let base = (w.index as usize * 32 + l) * ts;
+            for &(src, dst, n) in &s.args {
+                let (src, dst, n) = (base + src as usize, base + dst as usize, n as usize);
+                bm.tparam.copy_within(src..src + n, dst);
+            }
+            if w.stacks[l].len() >= 256 {
+                err = Some(l);
+            }
+            w.stacks[l].push(site);
+        });
+        if let Some(l) = err {
+            return Err(self.runtime_err(bm, w, l, pc, "call stack too deep".into()));
+        }
+        Ok(s.target)
+    }
+
+    fn ret(&self, w: &mut Warp, bm: &mut BlockMem, active: u32, mask: u32, pc: u32) {
+        let ts = self.k.tparam_size as usize;
+        lanes(mask, |l| {
+            if active >> l & 1 == 0 {
+                w.pc[l] = pc + 1;
+                return;
+            }
+            match w.stacks.get_mut(l).and_then(|s| s.pop()) {
+                Some(site) => {
+                    let s = &self.k.call_sites[site as usize];
+                    let base = (w.index as usize * 32 + l) * ts;
+                    for &(src, dst, n) in &s.rets {
+                        let (src, dst, n) = (base + src as usize, base + dst as usize, n as usize);
+                        bm.tparam.copy_within(src..src + n, dst);
+                    }
+                    w.pc[l] = s.ret_pc;
+                }
+                None => w.live &= !(1 << l),
+            }
+        });
+    }
+
+    /// Execute a non-control instruction for the `active` lanes.
+    #[inline]
+    fn exec(
+        &self,
+        w: &mut Warp,
+        bm: &mut BlockMem,
+        inst: &Inst,
+        active: u32,
+        mask: u32,
+        pc: u32,
+    ) -> Result<(), SimError> {
+        let r = &mut w.regs;
+        match inst.op {
+            Op::Nop => {}
+            Op::Mov { ty, d, a } => {
+                let m = ty.mask();
+                lanes(active, |l| r[ri(d, l)] = r[ri(a, l)] & m);
+            }
+            Op::Bin {
+                op,
+                ty,
+                fl,
+                d,
+                a,
+                b,
+            } => {
+                if ty.is_float() {
+                    if ty == Ty::F32 && op == BinOp::Add && fl == FFlags::default() {
+                        lanes(active, |l| {
+                            let x = f32::from_bits(r[ri(a, l)] as u32)
+                                + f32::from_bits(r[ri(b, l)] as u32);
+                            r[ri(d, l)] = if x.is_nan() {
+                                0x7fff_ffff
+                            } else {
+                                x.to_bits() as u64
+                            };
+                        });
+                    } else {
+                        lanes(active, |l| {
+                            r[ri(d, l)] = float::float_bin(op, ty, fl, r[ri(a, l)], r[ri(b, l)])
+                        });
+                    }
+                } else {
+                    lanes(active, |l| {
+                        r[ri(d, l)] = alu::int_bin(op, ty, r[ri(a, l)], r[ri(b, l)])
+                    });
+                }
+            }
+            Op::Un { op, ty, fl, d, a } => {
+                if ty.is_float() {
+                    lanes(active, |l| {
+                        r[ri(d, l)] = float::float_un(op, ty, fl, r[ri(a, l)])
+                    });
+                } else {
+                    lanes(active, |l| r[ri(d, l)] = alu::int_un(op, ty, r[ri(a, l)]));
+                }
+            }
+            Op::Tern {
+                op,
+                ty,
+                fl,
+                d,
+                a,
+                b,
+                c,
+            } => match op {
+                TernOp::Fma if ty == Ty::F32 && fl == FFlags::default() => lanes(active, |l| {
+                    let x = f32::from_bits(r[ri(a, l)] as u32).mul_add(
+                        f32::from_bits(r[ri(b, l)] as u32),
+                        f32::from_bits(r[ri(c, l)] as u32),
+                    );
+                    r[ri(d, l)] = if x.is_nan() {
+                        0x7fff_ffff
+                    } else {
+                        x.to_bits() as u64
+                    };
+                }),
+                TernOp::Fma | TernOp::SlctF32 => lanes(active, |l| {
+                    r[ri(d, l)] =
+                        float::float_tern(op, ty, fl, r[ri(a, l)], r[ri(b, l)], r[ri(c, l)])
+                }),
+                _ => lanes(active, |l| {
+                    r[ri(d, l)] = alu::int_tern(op, ty, r[ri(a, l)], r[ri(b, l)], r[ri(c, l)])
+                }),
+            },
+            Op::Bfi { ty, d, a, b, c, e } => lanes(active, |l| {
+                r[ri(d, l)] = alu::bfi(ty, r[ri(a, l)], r[ri(b, l)], r[ri(c, l)], r[ri(e, l)])
+            }),
+            Op::Setp {
+                cmp,
+                ty,
+                ftz,
+                d,
+                q,
+                a,
+                b,
+                comb,
+            } => lanes(active, |l| {
+                let (x, y) = (r[ri(a, l)], r[ri(b, l)]);
+                let t = if ty.is_float() {
+                    float::fcmp(cmp, float::fval(x, ty, ftz), float::fval(y, ty, ftz))
+                } else {
+                    alu::int_cmp(cmp, ty, x, y)
+                };
+                let (p, nq) = match comb {
+                    None => (t, !t),
+                    Some((bo, c)) => {
+                        let c = r[ri(c, l)] & 1 != 0;
+                        let f = |v: bool| match bo {
+                            BoolOp::And => v && c,
+                            BoolOp::Or => v || c,
+                            BoolOp::Xor => v ^ c,
+                        };
+                        (f(t), f(!t))
+                    }
+                };
+                r[ri(d, l)] = p as u64;
+                if q != NO_REG {
+                    r[ri(q, l)] = nq as u64;
+                }
+            }),
+            Op::Cvt {
+                dty,
+                sty,
+                fl,
+                int_rnd,
+                d,
+                a,
+            } => lanes(active, |l| {
+                r[ri(d, l)] = float::cvt(dty, sty, fl, int_rnd, r[ri(a, l)])
+            }),
+            Op::Pack { ety, n, d, srcs } => lanes(active, |l| {
+                let bits = ety.bits();
+                let mut v = 0u64;
+                for (k, s) in srcs.iter().take(n as usize).enumerate() {
+                    v |= (r[ri(*s, l)] & ety.mask()) << (bits as usize * k);
+                }
+                r[ri(d, l)] = v;
+            }),
+            Op::Unpack { ety, n, dsts, a } => lanes(active, |l| {
+                let v = r[ri(a, l)];
+                for (k, dd) in dsts.iter().take(n as usize).enumerate() {
+                    r[ri(*dd, l)] = (v >> (ety.bits() as usize * k)) & ety.mask();
+                }
+            }),
+            Op::Cvta {
+                to,
+                space,
+                d,
+                a,
+                wide,
+            } => {
+                let win = match space {
+                    Space::Shared => SHARED_WINDOW,
+                    Space::Local => LOCAL_WINDOW,
+                    _ => 0,
+                };
+                lanes(active, |l| {
+                    let v = r[ri(a, l)];
+                    let v = if to {
+                        v.wrapping_sub(win)
+                    } else {
+                        v.wrapping_add(win)
+                    };
+                    r[ri(d, l)] = if wide { v } else { v & 0xffff_ffff };
+                });
+            }
+            Op::Activemask { d } => lanes(active, |l| r[ri(d, l)] = mask as u64),
+            Op::Ld { .. } | Op::St { .. } | Op::Atom { .. } => {
+                self.mem_op(w, bm, inst, active, pc)?
+            }
+            _ => {
+                let l = active.trailing_zeros() as usize;
+                return Err(self.runtime_err(
+                    bm,
+                    w,
+                    l,
+                    pc,
+                    format!("cannot execute {:?} here", inst.op),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
