@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 
 use crate::dataset::Dataset;
 use crate::download::{
-    self, DownloadError, DownloadOptions, MnistFile, TEST_IMAGES, TEST_LABELS, TRAIN_IMAGES,
-    TRAIN_LABELS,
+    self, DownloadError, DownloadOptions, MnistFile, VerifyError, TEST_IMAGES, TEST_LABELS,
+    TRAIN_IMAGES, TRAIN_LABELS,
 };
 use crate::idx::{self, IdxError};
 
@@ -186,12 +186,15 @@ pub fn load_mnist(dir: &Path, download: DownloadPolicy) -> Result<Mnist, DataErr
 }
 
 /// Checks the SHA-256 of the decompressed content of each of the four files in `dir`.
-/// Returns one line per problem (missing or mismatching file); empty means all good.
-pub fn verify_checksums(dir: &Path) -> Vec<String> {
+/// Returns one error per missing or mismatching file; empty means all good.
+pub fn verify_checksums(dir: &Path) -> Vec<VerifyError> {
     download::ALL_FILES
         .iter()
         .filter_map(|f| match find_file(dir, f) {
-            None => Some(format!("{}: not found in {}", f.gz_name(), dir.display())),
+            None => Some(VerifyError::Missing {
+                dir: dir.to_path_buf(),
+                file: f.gz_name(),
+            }),
             Some(p) => download::verify_path(&p, f).err(),
         })
         .collect()

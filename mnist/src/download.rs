@@ -177,10 +177,64 @@ pub fn verify_bytes(file: &MnistFile, bytes: &[u8]) -> Result<(), MirrorFailure>
     }
 }
 
-/// Checks a file on disk against `file`'s checksum; the error names the path.
-pub fn verify_path(path: &Path, file: &MnistFile) -> Result<(), String> {
-    let bytes = idx::read_file_bytes(path).map_err(|e| e.to_string())?;
-    verify_bytes(file, &bytes).map_err(|e| format!("{}: {e}", path.display()))
+/// A file on disk that does not match its published checksum.
+#[derive(Debug)]
+pub enum VerifyError {
+    /// Neither `<name>.gz` nor `<name>` is in the directory.
+    Missing { dir: PathBuf, file: String },
+    /// The file cannot be read or is not valid gzip.
+    Unreadable(IdxError),
+    /// The decompressed content has the wrong SHA-256.
+    Mismatch {
+        path: PathBuf,
+        expected: String,
+        actual: String,
+    },
+}
+
+impl fmt::Display for VerifyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            VerifyError::Missing { dir, file } => {
+                write!(f, "{file}: not found in {}", dir.display())
+            }
+            VerifyError::Unreadable(e) => write!(f, "{e}"),
+            VerifyError::Mismatch {
+                path,
+                expected,
+                actual,
+            } => write!(
+                f,
+                "{}: checksum mismatch: SHA-256 of the content is {actual}, expected {expected}",
+                path.display()
+            ),
+        }
+    }
+}
+
+impl std::error::Error for VerifyError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            VerifyError::Unreadable(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// Checks a file on disk (gzipped or raw) against `file`'s checksum.
+pub fn verify_path(path: &Path, file: &MnistFile) -> Result<(), VerifyError> {
+    let bytes = idx::read_file_bytes(path).map_err(VerifyError::Unreadable)?;
+    let name = path.display().to_string();
+    let actual = content_sha256(&name, &bytes).map_err(VerifyError::Unreadable)?;
+    if actual == file.sha256 {
+        Ok(())
+    } else {
+        Err(VerifyError::Mismatch {
+            path: path.to_path_buf(),
+            expected: file.sha256.to_string(),
+            actual,
+        })
+    }
 }
 
 /// Joins a base URL and a file name with exactly one slash.

@@ -13,7 +13,7 @@ use flate2::write::GzEncoder;
 use flate2::Compression;
 use mnist::data::{load_mnist, verify_checksums, DataError, DownloadPolicy};
 use mnist::download::{
-    self, DownloadError, DownloadOptions, MirrorFailure, ALL_FILES, TEST_LABELS,
+    self, DownloadError, DownloadOptions, MirrorFailure, VerifyError, ALL_FILES, TEST_LABELS,
 };
 use mnist::idx;
 
@@ -111,6 +111,22 @@ fn shared_files_pass_the_checksums() {
         .unwrap()
         .into_owned();
     assert!(download::verify_bytes(&TEST_LABELS, &raw).is_ok());
+    // A file with other content is a mismatch naming the path; a missing one is reported.
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("t10k-labels-idx1-ubyte");
+    std::fs::write(&p, idx::encode_labels(&[1, 2, 3])).unwrap();
+    let e = download::verify_path(&p, &TEST_LABELS).unwrap_err();
+    assert!(matches!(e, VerifyError::Mismatch { .. }));
+    assert!(
+        e.to_string()
+            .contains("t10k-labels-idx1-ubyte: checksum mismatch"),
+        "{e}"
+    );
+    let problems = verify_checksums(dir.path());
+    assert_eq!(problems.len(), 4);
+    assert!(problems[0]
+        .to_string()
+        .starts_with("train-images-idx3-ubyte.gz: not found"));
 }
 
 #[test]
