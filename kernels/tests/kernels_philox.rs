@@ -1,0 +1,173 @@
+//! The shipped Philox4x32-10 kernels (cuda/philox.cu) against a Rust implementation of
+//! Philox4x32-10, bit for bit; the Rust implementation against the Random123 known answers.
+#![allow(clippy::needless_range_loop)] // index loops mirror the kernels' index math
+
+mod kernels_util;
+
+use kernels::ptx::{philox, ptx, Module};
+use kernels::sim::KernelArg;
+use kernels_util::*;
+
+const M0: u32 = 0xD251_1F53;
+const M1: u32 = 0xCD9E_8D57;
+const W0: u32 = 0x9E37_79B9;
+const W1: u32 = 0xBB67_AE85;
+
+/// Philox4x32 with 10 rounds (Salmon et al., SC'11; Random123's philox4x32_10).
+fn philox4x32_10(mut c: [u32; 4], mut k: [u32; 2]) -> [u32; 4] {
+    for _ in 0..10 {
+        let p0 = M0 as u64 * c[0] as u64;
+        let p1 = M1 as u64 * c[2] as u64;
+        let (hi0, lo0) = ((p0 >> 32) as u32, p0 as u32);
+        let (hi1, lo1) = ((p1 >> 32) as u32, p1 as u32);
+        c = [hi1 ^ c[1] ^ k[0], lo1, hi0 ^ c[3] ^ k[1], lo0];
+        k = [k[0].wrapping_add(W0), k[1].wrapping_add(W1)];
+    }
+    c
+}
+
+/// Word i of the (seed, offset) stream, as documented in kernels::ptx::philox.
+fn stream(seed: u64, offset: u64, n: usize) -> Vec<u32> {
+    (0..n.div_ceil(4) as u64)
+        .flat_map(|g| {
+            let b = offset.wrapping_add(g);
+            philox4x32_10(
+                [b as u32, (b >> 32) as u32, 0, 0],
+                [seed as u32, (seed >> 32) as u32],
+            )
+        })
+        .take(n)
+        .collect()
+}
+
+fn unit(u: u32) -> f32 {
+    (u >> 8) as f32 * (1.0 / (1u32 << 24) as f32)
+}
+
+#[test]
+fn reference_matches_random123_known_answers() {
+    // kat_vectors from Random123 1.14 (philox4x32 10 rounds).
+    assert_eq!(
+        philox4x32_10([0; 4], [0; 2]),
+        [0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8]
+    );
+    assert_eq!(
+        philox4x32_10([u32::MAX; 4], [u32::MAX; 2]),
+        [0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd]
+    );
+    assert_eq!(
+        philox4x32_10(
+            [0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344],
+            [0xa4093822, 0x299f31d0]
+        ),
+        [0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1]
+    );
+}
+
+#[test]
+fn philox_u32_and_uniform_bit_exact() {
+    let ctx = context();
+    let raw = function(&ctx, ptx(Module::Philox), philox::PHILOX_U32);
+    let uni = function(&ctx, ptx(Module::Philox), philox::PHILOX_UNIFORM_F32);
+    let mut rng = Rng::fresh("philox_u32_and_uniform_bit_exact");
+    // seed 0 offset 0: the first four words are the Random123 known answer.
+    let cases = [
+        (0u64, 0u64, 4usize, (1u32, 32u32)),
+        (rng.next_u64(), rng.next_u64(), 1, (1, 1)),
+        (rng.next_u64(), u64::MAX - 3, 4099, (3, 96)), // counter wraps past 2^64
+        (rng.next_u64(), rng.next_u64() >> 1, 1003, (64, 128)),
+        (rng.next_u64(), 1 << 32, 257, (1, 33)), // carry into the counter's high word
+    ];
+    for (seed, offset, n, (grid, block)) in cases {
+        let want = stream(seed, offset, n);
+        let out = poisoned(&ctx, n);
+        let args = [
+            KernelArg::Ptr(out),
+            KernelArg::U32(n as u32),
+            KernelArg::U64(seed),
+            KernelArg::U64(offset),
+        ];
+        launch(&ctx, &raw, cfg1(grid, block), &args);
+        assert_eq!(
+            download_u32(&ctx, out, n),
+            want,
+            "philox_u32 seed={seed} offset={offset} n={n}"
+        );
+        ctx.memset_d8(out, 0xFF, 4 * n).unwrap();
+        launch(&ctx, &uni, cfg1(grid, block), &args);
+        let got = download_f32(&ctx, out, n);
+        for (i, (&g, &w)) in got.iter().zip(&want).enumerate() {
+            assert_eq!(
+                g.to_bits(),
+                unit(w).to_bits(),
+                "uniform element {i} (seed={seed} offset={offset})"
+            );
+            assert!((0.0..1.0).contains(&g));
+        }
+        ctx.free(out).unwrap();
+    }
+    // Resuming: offset + 5 blocks continues the stream 20 words later.
+    let seed = rng.next_u64();
+    assert_eq!(stream(seed, 7, 40)[20..], stream(seed, 12, 20)[..]);
+}
+
+#[test]
+fn dropout_fwd_bwd_exact() {
+    let ctx = context();
+    let fwd = function(&ctx, ptx(Module::Philox), philox::DROPOUT_FWD_F32);
+    let bwd = function(&ctx, ptx(Module::Philox), philox::DROPOUT_BWD_F32);
+    let mut rng = Rng::fresh("dropout_fwd_bwd_exact");
+    for &(n, p) in &[
+        (1usize, 0.5f32),
+        (1001, 0.1),
+        (4097, 0.5),
+        (333, 0.0),
+        (77, 1.0),
+    ] {
+        let (seed, offset) = (rng.next_u64(), rng.below(1 << 40));
+        let x = rng.vec_f32(n, -3.0, 3.0);
+        let dy = rng.vec_f32(n, -3.0, 3.0);
+        let (dx_in, ddy) = (upload_f32(&ctx, &x), upload_f32(&ctx, &dy));
+        let (y, dx) = (poisoned(&ctx, n), poisoned(&ctx, n));
+        let mask = ctx.alloc(n.max(1)).unwrap();
+        ctx.memset_d8(mask, 0xAB, n.max(1)).unwrap();
+        launch(
+            &ctx,
+            &fwd,
+            cfg1(5, 64),
+            &[
+                KernelArg::Ptr(dx_in),
+                KernelArg::Ptr(y),
+                KernelArg::Ptr(mask),
+                KernelArg::U32(n as u32),
+                KernelArg::F32(p),
+                KernelArg::U64(seed),
+                KernelArg::U64(offset),
+            ],
+        );
+        launch(
+            &ctx,
+            &bwd,
+            cfg1(3, 100),
+            &[
+                KernelArg::Ptr(ddy),
+                KernelArg::Ptr(mask),
+                KernelArg::Ptr(dx),
+                KernelArg::U32(n as u32),
+                KernelArg::F32(p),
+            ],
+        );
+        let scale = if p < 1.0 { 1.0 / (1.0 - p) } else { 0.0 };
+        let words = stream(seed, offset, n);
+        let (got_y, got_dx) = (download_f32(&ctx, y, n), download_f32(&ctx, dx, n));
+        let got_mask = download(&ctx, mask, n);
+        for i in 0..n {
+            let keep = unit(words[i]) >= p;
+            assert_eq!(got_mask[i], keep as u8, "mask {i} (n={n} p={p})");
+            let wy = if keep { x[i] * scale } else { 0.0 };
+            let wdx = if keep { dy[i] * scale } else { 0.0 };
+            assert_eq!(got_y[i].to_bits(), wy.to_bits(), "y {i} (n={n} p={p})");
+            assert_eq!(got_dx[i].to_bits(), wdx.to_bits(), "dx {i} (n={n} p={p})");
+        }
+    }
+}

@@ -1,0 +1,148 @@
+//! Helpers shared by the kernel tests (`mod kernels_util;` in each tests/kernels_*.rs).
+#![allow(dead_code)]
+
+use kernels::sim::{
+    Context, DevicePtr, Function, KernelArg, LaunchConfig, LaunchStats, SimOptions,
+};
+
+/// A simulator context with all checks on; sequential when `KERNELS_SIM_SEQUENTIAL` is set.
+pub fn context() -> Context {
+    let parallel = std::env::var_os("KERNELS_SIM_SEQUENTIAL").is_none();
+    Context::new(SimOptions {
+        checks: true,
+        parallel,
+    })
+}
+
+/// The test-only PTX modules (kernels/tests/ptx).
+pub const FEATURES_PTX: &str = include_str!("../ptx/features.ptx");
+pub const PLANTED_BUGS_PTX: &str = include_str!("../ptx/planted_bugs.ptx");
+
+/// Loads `ptx` and returns the named entry, panicking with the simulator's message.
+pub fn function(ctx: &Context, ptx: &str, name: &str) -> Function {
+    let m = ctx
+        .load_module(ptx)
+        .unwrap_or_else(|e| panic!("load_module: {e}"));
+    m.function(name)
+        .unwrap_or_else(|e| panic!("function {name}: {e}"))
+}
+
+/// A small deterministic generator (SplitMix64) for test inputs. The seed is fresh per run
+/// (time-based) unless `KERNELS_TEST_SEED` is set; tests print it so a failure can be replayed.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn fresh(test: &str) -> Rng {
+        let seed = match std::env::var("KERNELS_TEST_SEED") {
+            Ok(s) => s.parse().expect("KERNELS_TEST_SEED must be a u64"),
+            Err(_) => std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64,
+        };
+        eprintln!("{test}: KERNELS_TEST_SEED={seed}");
+        Rng(seed)
+    }
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E3779B97F4A7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58476D1CE4E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D049BB133111EB);
+        z ^ (z >> 31)
+    }
+    /// Uniform in [lo, hi).
+    pub fn f32(&mut self, lo: f32, hi: f32) -> f32 {
+        lo + (hi - lo) * ((self.next_u64() >> 40) as f32 / (1u64 << 24) as f32)
+    }
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n
+    }
+    pub fn vec_f32(&mut self, n: usize, lo: f32, hi: f32) -> Vec<f32> {
+        (0..n).map(|_| self.f32(lo, hi)).collect()
+    }
+}
+
+pub fn f32_bytes(v: &[f32]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+pub fn u32_bytes(v: &[u32]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+/// Allocates a device buffer holding `bytes` (at least 4 bytes, so empty inputs stay valid).
+pub fn upload(ctx: &Context, bytes: &[u8]) -> DevicePtr {
+    let p = ctx.alloc(bytes.len().max(4)).unwrap();
+    if !bytes.is_empty() {
+        ctx.copy_htod(p, bytes).unwrap();
+    }
+    p
+}
+
+pub fn upload_f32(ctx: &Context, v: &[f32]) -> DevicePtr {
+    upload(ctx, &f32_bytes(v))
+}
+
+pub fn upload_u32(ctx: &Context, v: &[u32]) -> DevicePtr {
+    upload(ctx, &u32_bytes(v))
+}
+
+/// A buffer of `n` 4-byte words filled with 0xFF bytes: NaN as f32 (and u32::MAX), so any
+/// element a kernel fails to write shows up.
+pub fn poisoned(ctx: &Context, n: usize) -> DevicePtr {
+    let p = ctx.alloc((4 * n).max(4)).unwrap();
+    ctx.memset_d8(p, 0xFF, (4 * n).max(4)).unwrap();
+    p
+}
+
+pub fn download(ctx: &Context, p: DevicePtr, bytes: usize) -> Vec<u8> {
+    let mut out = vec![0u8; bytes];
+    if bytes > 0 {
+        ctx.copy_dtoh(&mut out, p).unwrap();
+    }
+    out
+}
+
+pub fn download_f32(ctx: &Context, p: DevicePtr, n: usize) -> Vec<f32> {
+    download(ctx, p, 4 * n)
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+        .collect()
+}
+
+pub fn download_u32(ctx: &Context, p: DevicePtr, n: usize) -> Vec<u32> {
+    download(ctx, p, 4 * n)
+        .chunks_exact(4)
+        .map(|c| u32::from_le_bytes(c.try_into().unwrap()))
+        .collect()
+}
+
+pub fn cfg(grid: (u32, u32, u32), block: (u32, u32, u32), shared_bytes: u32) -> LaunchConfig {
+    LaunchConfig {
+        grid,
+        block,
+        shared_bytes,
+    }
+}
+
+pub fn cfg1(grid: u32, block: u32) -> LaunchConfig {
+    cfg((grid, 1, 1), (block, 1, 1), 0)
+}
+
+/// Launches and panics with the simulator's message on any error or violation.
+pub fn launch(ctx: &Context, f: &Function, c: LaunchConfig, args: &[KernelArg]) -> LaunchStats {
+    ctx.launch(f, c, args)
+        .unwrap_or_else(|e| panic!("launch {c:?}: [{}] {e}", e.kind()))
+}
+
+/// Asserts |got - want| <= atol + rtol * |want| elementwise (and no NaN in got).
+pub fn assert_close(what: &str, got: &[f32], want: &[f64], atol: f64, rtol: f64) {
+    assert_eq!(got.len(), want.len(), "{what}: length");
+    for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
+        let err = (g as f64 - w).abs();
+        assert!(
+            !g.is_nan() && err <= atol + rtol * w.abs(),
+            "{what}: element {i}: got {g}, want {w} (error {err:e})"
+        );
+    }
+}
