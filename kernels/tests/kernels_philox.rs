@@ -5,7 +5,7 @@
 mod kernels_util;
 
 use kernels::ptx::{philox, ptx, Module};
-use kernels::sim::KernelArg;
+use kernels::sim::{DevicePtr, KernelArg};
 use kernels_util::*;
 
 const M0: u32 = 0xD251_1F53;
@@ -78,33 +78,41 @@ fn philox_u32_and_uniform_bit_exact() {
         (rng.next_u64(), rng.next_u64() >> 1, 1003, (64, 128)),
         (rng.next_u64(), 1 << 32, 257, (1, 33)), // carry into the counter's high word
     ];
+    // shift 0: 16-byte aligned output (vector stores for complete counter blocks);
+    // shift 4: misaligned by one word (scalar stores only).
     for (seed, offset, n, (grid, block)) in cases {
-        let want = stream(seed, offset, n);
-        let out = poisoned(&ctx, n);
-        let args = [
-            KernelArg::Ptr(out),
-            KernelArg::U32(n as u32),
-            KernelArg::U64(seed),
-            KernelArg::U64(offset),
-        ];
-        launch(&ctx, &raw, cfg1(grid, block), &args);
-        assert_eq!(
-            download_u32(&ctx, out, n),
-            want,
-            "philox_u32 seed={seed} offset={offset} n={n}"
-        );
-        ctx.memset_d8(out, 0xFF, 4 * n).unwrap();
-        launch(&ctx, &uni, cfg1(grid, block), &args);
-        let got = download_f32(&ctx, out, n);
-        for (i, (&g, &w)) in got.iter().zip(&want).enumerate() {
-            assert_eq!(
-                g.to_bits(),
-                unit(w).to_bits(),
-                "uniform element {i} (seed={seed} offset={offset})"
+        for shift in [0u64, 4] {
+            let want = stream(seed, offset, n);
+            let base = poisoned(&ctx, n + 4);
+            let out = DevicePtr(base.0 + shift);
+            let args = [
+                KernelArg::Ptr(out),
+                KernelArg::U32(n as u32),
+                KernelArg::U64(seed),
+                KernelArg::U64(offset),
+            ];
+            let what = format!("seed={seed} offset={offset} n={n} shift={shift}");
+            launch(&ctx, &raw, cfg1(grid, block), &args);
+            let all = download_u32(&ctx, base, n + 4);
+            let (s, e) = (shift as usize / 4, shift as usize / 4 + n);
+            assert_eq!(all[s..e], want[..], "philox_u32 {what}");
+            assert!(
+                all[..s].iter().chain(&all[e..]).all(|&w| w == u32::MAX),
+                "wrote outside: {what}"
             );
-            assert!((0.0..1.0).contains(&g));
+            ctx.memset_d8(base, 0xFF, 4 * (n + 4)).unwrap();
+            launch(&ctx, &uni, cfg1(grid, block), &args);
+            let got = download_f32(&ctx, base, n + 4);
+            for (i, (&g, &w)) in got[s..e].iter().zip(&want).enumerate() {
+                assert_eq!(
+                    g.to_bits(),
+                    unit(w).to_bits(),
+                    "uniform element {i} ({what})"
+                );
+                assert!((0.0..1.0).contains(&g));
+            }
+            ctx.free(base).unwrap();
         }
-        ctx.free(out).unwrap();
     }
     // Resuming: offset + 5 blocks continues the stream 20 words later.
     let seed = rng.next_u64();
@@ -117,18 +125,27 @@ fn dropout_fwd_bwd_exact() {
     let fwd = function(&ctx, ptx(Module::Philox), philox::DROPOUT_FWD_F32);
     let bwd = function(&ctx, ptx(Module::Philox), philox::DROPOUT_BWD_F32);
     let mut rng = Rng::fresh("dropout_fwd_bwd_exact");
-    for &(n, p) in &[
-        (1usize, 0.5f32),
-        (1001, 0.1),
-        (4097, 0.5),
-        (333, 0.0),
-        (77, 1.0),
+    // shift 4 moves x and y off 16-byte alignment: the scalar path.
+    for &(n, p, shift) in &[
+        (1usize, 0.5f32, 0u64),
+        (1001, 0.1, 0),
+        (1001, 0.1, 4),
+        (4097, 0.5, 0),
+        (4097, 0.5, 4),
+        (333, 0.0, 0),
+        (77, 1.0, 4),
     ] {
         let (seed, offset) = (rng.next_u64(), rng.below(1 << 40));
         let x = rng.vec_f32(n, -3.0, 3.0);
         let dy = rng.vec_f32(n, -3.0, 3.0);
-        let (dx_in, ddy) = (upload_f32(&ctx, &x), upload_f32(&ctx, &dy));
-        let (y, dx) = (poisoned(&ctx, n), poisoned(&ctx, n));
+        let mut xs = vec![0.0f32; shift as usize / 4];
+        xs.extend(&x);
+        let dx_in = DevicePtr(upload_f32(&ctx, &xs).0 + shift);
+        let ddy = upload_f32(&ctx, &dy);
+        let (y, dx) = (
+            DevicePtr(poisoned(&ctx, n + 1).0 + shift),
+            poisoned(&ctx, n),
+        );
         let mask = ctx.alloc(n.max(1)).unwrap();
         ctx.memset_d8(mask, 0xAB, n.max(1)).unwrap();
         launch(
