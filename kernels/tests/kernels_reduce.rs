@@ -7,6 +7,47 @@ use kernels::ptx::{ptx, reduce, Module};
 use kernels::sim::KernelArg;
 use kernels_util::*;
 
+/// The kernels' block reduction, replayed in f32 in the same order: per-warp shuffle trees over
+/// the existing lanes (lane l adds lane l + offset for offset 16, 8, 4, 2, 1 when that lane
+/// exists), then the same tree over the per-warp sums. The kernels are deterministic, so the
+/// results must match bit for bit.
+fn block_reduce(per_thread: &[f32]) -> f32 {
+    fn warp_tree(v: &mut [f32]) -> f32 {
+        let k = v.len();
+        for offset in [16, 8, 4, 2, 1] {
+            let old = v.to_vec();
+            for l in 0..k {
+                if l + offset < k {
+                    v[l] = old[l] + old[l + offset];
+                }
+            }
+        }
+        v[0]
+    }
+    let warp_sums: Vec<f32> = per_thread
+        .chunks(32)
+        .map(|w| warp_tree(&mut w.to_vec()))
+        .collect();
+    warp_tree(&mut warp_sums.clone())
+}
+
+/// sum_f32's result for block b: thread t accumulates x[b*B + t], x[b*B + t + G*B], ... in f32.
+fn sum_f32_partials(x: &[f32], grid: usize, block: usize) -> Vec<f32> {
+    (0..grid)
+        .map(|b| {
+            let per_thread: Vec<f32> = (0..block)
+                .map(|t| {
+                    x.iter()
+                        .skip(b * block + t)
+                        .step_by(grid * block)
+                        .fold(0.0f32, |a, &v| a + v)
+                })
+                .collect();
+            block_reduce(&per_thread)
+        })
+        .collect()
+}
+
 #[test]
 fn sum_f32_two_pass_odd_sizes() {
     let ctx = context();
@@ -34,20 +75,10 @@ fn sum_f32_two_pass_odd_sizes() {
                     KernelArg::U32(n as u32),
                 ],
             );
-            // Per-block partial sums: block b owns elements i with (i / block) % grid == b.
-            let mut want_partial = vec![0f64; grid as usize];
-            for (i, &v) in x.iter().enumerate() {
-                want_partial[(i / block as usize) % grid as usize] += v as f64;
-            }
+            let want_partial = sum_f32_partials(&x, grid as usize, block as usize);
             let got_partial = download_f32(&ctx, partial, grid as usize);
-            let tol = 1e-6 * (n as f64).sqrt().max(1.0) * 4.0;
-            assert_close(
-                &format!("partials n={n} grid={grid} block={block}"),
-                &got_partial,
-                &want_partial,
-                tol,
-                1e-6,
-            );
+            let what = format!("n={n} grid={grid} block={block}");
+            assert_eq!(bits(&got_partial), bits(&want_partial), "partials {what}");
             // Second pass: one block over the partials.
             let total = poisoned(&ctx, 1);
             launch(
@@ -60,14 +91,13 @@ fn sum_f32_two_pass_odd_sizes() {
                     KernelArg::U32(grid),
                 ],
             );
-            let want: f64 = x.iter().map(|&v| v as f64).sum();
-            assert_close(
-                &format!("total n={n} grid={grid} block={block}"),
-                &download_f32(&ctx, total, 1),
-                &[want],
-                tol,
-                1e-6,
-            );
+            let want = sum_f32_partials(&want_partial, 1, 64);
+            let got = download_f32(&ctx, total, 1);
+            assert_eq!(bits(&got), bits(&want), "total {what}");
+            // And close to the exact sum.
+            let exact: f64 = x.iter().map(|&v| v as f64).sum();
+            let l1: f64 = x.iter().map(|&v| v.abs() as f64).sum();
+            assert_close(&what, &got, &[exact], 1e-6 * l1 + 1e-6, 0.0);
             for p in [dx, partial, total] {
                 ctx.free(p).unwrap();
             }
@@ -96,19 +126,33 @@ fn sum_rows_f32_odd_shapes() {
                     KernelArg::U32(cols as u32),
                 ],
             );
-            let want: Vec<f64> = x
-                .chunks(cols)
-                .map(|r| r.iter().map(|&v| v as f64).sum())
+            let want: Vec<f32> = x
+                .chunks(cols.max(1))
+                .take(rows)
+                .map(|row| {
+                    let per_thread: Vec<f32> = (0..block as usize)
+                        .map(|t| {
+                            row.iter()
+                                .skip(t)
+                                .step_by(block as usize)
+                                .fold(0.0f32, |a, &v| a + v)
+                        })
+                        .collect();
+                    block_reduce(&per_thread)
+                })
                 .collect();
-            assert_close(
-                &format!("rows={rows} cols={cols} grid={grid} block={block}"),
-                &download_f32(&ctx, out, rows),
-                &want,
-                1e-5 * cols as f64,
-                1e-6,
+            let got = download_f32(&ctx, out, rows);
+            assert_eq!(
+                bits(&got),
+                bits(&want),
+                "rows={rows} cols={cols} grid={grid} block={block}"
             );
             ctx.free(dx).unwrap();
             ctx.free(out).unwrap();
         }
     }
+}
+
+fn bits(v: &[f32]) -> Vec<u32> {
+    v.iter().map(|x| x.to_bits()).collect()
 }
