@@ -84,6 +84,80 @@ pub(crate) fn ri(r: Reg, l: usize) -> usize {
     ((r as usize) << 5) | l
 }
 
+#[inline(always)]
+fn arr(r: &[u64], a: Reg) -> [u64; 32] {
+    let i = ri(a, 0);
+    let mut x = [0u64; 32];
+    x.copy_from_slice(&r[i..i + 32]);
+    x
+}
+
+#[inline(always)]
+fn out(r: &mut [u64], d: Reg) -> &mut [u64; 32] {
+    let i = ri(d, 0);
+    <&mut [u64; 32]>::try_from(&mut r[i..i + 32]).expect("register slice")
+}
+
+#[inline(always)]
+fn map1(r: &mut [u64], d: Reg, a: Reg, mask: u32, f: impl Fn(u64) -> u64) {
+    let av = arr(r, a);
+    let dv = out(r, d);
+    if mask == FULL {
+        for l in 0..32 {
+            dv[l] = f(av[l]);
+        }
+    } else {
+        lanes(mask, |l| dv[l] = f(av[l]));
+    }
+}
+
+#[inline(always)]
+fn map2(r: &mut [u64], d: Reg, a: Reg, b: Reg, mask: u32, f: impl Fn(u64, u64) -> u64) {
+    let (av, bv) = (arr(r, a), arr(r, b));
+    let dv = out(r, d);
+    if mask == FULL {
+        for l in 0..32 {
+            dv[l] = f(av[l], bv[l]);
+        }
+    } else {
+        lanes(mask, |l| dv[l] = f(av[l], bv[l]));
+    }
+}
+
+#[inline(always)]
+fn map3(
+    r: &mut [u64],
+    d: Reg,
+    a: Reg,
+    b: Reg,
+    c: Reg,
+    mask: u32,
+    f: impl Fn(u64, u64, u64) -> u64,
+) {
+    let (av, bv, cv) = (arr(r, a), arr(r, b), arr(r, c));
+    let dv = out(r, d);
+    if mask == FULL {
+        for l in 0..32 {
+            dv[l] = f(av[l], bv[l], cv[l]);
+        }
+    } else {
+        lanes(mask, |l| dv[l] = f(av[l], bv[l], cv[l]));
+    }
+}
+
+#[inline(always)]
+fn f32of(v: u64) -> f32 {
+    f32::from_bits(v as u32)
+}
+#[inline(always)]
+fn of32(x: f32) -> u64 {
+    if x.is_nan() {
+        0x7fff_ffff
+    } else {
+        x.to_bits() as u64
+    }
+}
+
 impl<'a> Launch<'a> {
     pub fn thread_of(&self, tid: u32) -> Dim3 {
         let (bx, by, _) = self.block;
@@ -464,7 +538,7 @@ impl<'a> Launch<'a> {
             Op::Nop => {}
             Op::Mov { ty, d, a } => {
                 let m = ty.mask();
-                lanes(active, |l| r[ri(d, l)] = r[ri(a, l)] & m);
+                map1(r, d, a, active, |x| x & m);
             }
             Op::Bin {
                 op,
@@ -474,35 +548,48 @@ impl<'a> Launch<'a> {
                 a,
                 b,
             } => {
-                if ty.is_float() {
-                    if ty == Ty::F32 && op == BinOp::Add && fl == FFlags::default() {
-                        lanes(active, |l| {
-                            let x = f32::from_bits(r[ri(a, l)] as u32)
-                                + f32::from_bits(r[ri(b, l)] as u32);
-                            r[ri(d, l)] = if x.is_nan() {
-                                0x7fff_ffff
-                            } else {
-                                x.to_bits() as u64
-                            };
-                        });
-                    } else {
-                        lanes(active, |l| {
-                            r[ri(d, l)] = float::float_bin(op, ty, fl, r[ri(a, l)], r[ri(b, l)])
-                        });
+                let plain = fl == FFlags::default();
+                match (op, ty) {
+                    (BinOp::Add, Ty::F32) if plain => {
+                        map2(r, d, a, b, active, |x, y| of32(f32of(x) + f32of(y)))
                     }
-                } else {
-                    lanes(active, |l| {
-                        r[ri(d, l)] = alu::int_bin(op, ty, r[ri(a, l)], r[ri(b, l)])
-                    });
+                    (BinOp::Sub, Ty::F32) if plain => {
+                        map2(r, d, a, b, active, |x, y| of32(f32of(x) - f32of(y)))
+                    }
+                    (BinOp::MulLo, Ty::F32) if plain => {
+                        map2(r, d, a, b, active, |x, y| of32(f32of(x) * f32of(y)))
+                    }
+                    (BinOp::Add, Ty::S32 | Ty::U32 | Ty::B32) => {
+                        map2(r, d, a, b, active, |x, y| x.wrapping_add(y) & 0xffff_ffff)
+                    }
+                    (BinOp::Add, Ty::S64 | Ty::U64 | Ty::B64) => {
+                        map2(r, d, a, b, active, |x, y| x.wrapping_add(y))
+                    }
+                    (BinOp::Sub, Ty::S32 | Ty::U32 | Ty::B32) => {
+                        map2(r, d, a, b, active, |x, y| x.wrapping_sub(y) & 0xffff_ffff)
+                    }
+                    (BinOp::MulLo, Ty::S32 | Ty::U32 | Ty::B32) => {
+                        map2(r, d, a, b, active, |x, y| x.wrapping_mul(y) & 0xffff_ffff)
+                    }
+                    (BinOp::MulWide, Ty::S32) => map2(r, d, a, b, active, |x, y| {
+                        ((x as i32 as i64).wrapping_mul(y as i32 as i64)) as u64
+                    }),
+                    (BinOp::MulWide, Ty::U32) => map2(r, d, a, b, active, |x, y| {
+                        (x & 0xffff_ffff) * (y & 0xffff_ffff)
+                    }),
+                    (BinOp::And, Ty::Pred) => map2(r, d, a, b, active, |x, y| x & y & 1),
+                    (BinOp::Or, Ty::Pred) => map2(r, d, a, b, active, |x, y| (x | y) & 1),
+                    _ if ty.is_float() => map2(r, d, a, b, active, |x, y| {
+                        float::float_bin(op, ty, fl, x, y)
+                    }),
+                    _ => map2(r, d, a, b, active, |x, y| alu::int_bin(op, ty, x, y)),
                 }
             }
             Op::Un { op, ty, fl, d, a } => {
                 if ty.is_float() {
-                    lanes(active, |l| {
-                        r[ri(d, l)] = float::float_un(op, ty, fl, r[ri(a, l)])
-                    });
+                    map1(r, d, a, active, |x| float::float_un(op, ty, fl, x));
                 } else {
-                    lanes(active, |l| r[ri(d, l)] = alu::int_un(op, ty, r[ri(a, l)]));
+                    map1(r, d, a, active, |x| alu::int_un(op, ty, x));
                 }
             }
             Op::Tern {
@@ -514,23 +601,28 @@ impl<'a> Launch<'a> {
                 b,
                 c,
             } => match op {
-                TernOp::Fma if ty == Ty::F32 && fl == FFlags::default() => lanes(active, |l| {
-                    let x = f32::from_bits(r[ri(a, l)] as u32).mul_add(
-                        f32::from_bits(r[ri(b, l)] as u32),
-                        f32::from_bits(r[ri(c, l)] as u32),
-                    );
-                    r[ri(d, l)] = if x.is_nan() {
-                        0x7fff_ffff
-                    } else {
-                        x.to_bits() as u64
-                    };
+                TernOp::Fma if ty == Ty::F32 && fl == FFlags::default() => {
+                    map3(r, d, a, b, c, active, |x, y, z| {
+                        of32(f32of(x).mul_add(f32of(y), f32of(z)))
+                    })
+                }
+                TernOp::MadLo if ty.size() == 4 => map3(r, d, a, b, c, active, |x, y, z| {
+                    x.wrapping_mul(y).wrapping_add(z) & 0xffff_ffff
                 }),
-                TernOp::Fma | TernOp::SlctF32 => lanes(active, |l| {
-                    r[ri(d, l)] =
-                        float::float_tern(op, ty, fl, r[ri(a, l)], r[ri(b, l)], r[ri(c, l)])
+                TernOp::Selp => map3(
+                    r,
+                    d,
+                    a,
+                    b,
+                    c,
+                    active,
+                    |x, y, z| if z & 1 != 0 { x } else { y },
+                ),
+                TernOp::Fma | TernOp::SlctF32 => map3(r, d, a, b, c, active, |x, y, z| {
+                    float::float_tern(op, ty, fl, x, y, z)
                 }),
-                _ => lanes(active, |l| {
-                    r[ri(d, l)] = alu::int_tern(op, ty, r[ri(a, l)], r[ri(b, l)], r[ri(c, l)])
+                _ => map3(r, d, a, b, c, active, |x, y, z| {
+                    alu::int_tern(op, ty, x, y, z)
                 }),
             },
             Op::Bfi { ty, d, a, b, c, e } => lanes(active, |l| {
@@ -576,9 +668,7 @@ impl<'a> Launch<'a> {
                 int_rnd,
                 d,
                 a,
-            } => lanes(active, |l| {
-                r[ri(d, l)] = float::cvt(dty, sty, fl, int_rnd, r[ri(a, l)])
-            }),
+            } => map1(r, d, a, active, |x| float::cvt(dty, sty, fl, int_rnd, x)),
             Op::Pack { ety, n, d, srcs } => lanes(active, |l| {
                 let bits = ety.bits();
                 let mut v = 0u64;

@@ -31,13 +31,21 @@ enum Fault {
 
 #[inline(always)]
 fn rd(b: &[u8], off: usize, size: u32) -> u64 {
-    let mut v = [0u8; 8];
-    v[..size as usize].copy_from_slice(&b[off..off + size as usize]);
-    u64::from_le_bytes(v)
+    match size {
+        4 => u32::from_le_bytes(b[off..off + 4].try_into().unwrap_or([0; 4])) as u64,
+        8 => u64::from_le_bytes(b[off..off + 8].try_into().unwrap_or([0; 8])),
+        2 => u16::from_le_bytes(b[off..off + 2].try_into().unwrap_or([0; 2])) as u64,
+        _ => b[off] as u64,
+    }
 }
 #[inline(always)]
 fn wr(b: &mut [u8], off: usize, size: u32, v: u64) {
-    b[off..off + size as usize].copy_from_slice(&v.to_le_bytes()[..size as usize]);
+    match size {
+        4 => b[off..off + 4].copy_from_slice(&(v as u32).to_le_bytes()),
+        8 => b[off..off + 8].copy_from_slice(&v.to_le_bytes()),
+        2 => b[off..off + 2].copy_from_slice(&(v as u16).to_le_bytes()),
+        _ => b[off] = v as u8,
+    }
 }
 
 fn atom_apply(op: AtomOp, ty: Ty, old: u64, b: u64, c: u64) -> u64 {
@@ -80,33 +88,71 @@ fn atom_apply(op: AtomOp, ty: Ty, old: u64, b: u64, c: u64) -> u64 {
 
 /// Distinct 32-byte sectors touched by the accesses `(addr, size)`.
 fn sectors(addrs: &[u64], size: u32) -> u64 {
-    let mut v: Vec<u64> = Vec::with_capacity(addrs.len() * 2);
+    let mut v = [0u64; 96];
+    let mut n = 0;
+    let mut sorted = true;
     for &a in addrs {
         let (s, e) = (a >> 5, (a + size as u64 - 1) >> 5);
-        for x in s..=e.min(s + 8) {
-            v.push(x);
+        for x in s..=e.min(s + 1) {
+            if n > 0 && x < v[n - 1] {
+                sorted = false;
+            }
+            if n < v.len() {
+                v[n] = x;
+                n += 1;
+            }
         }
     }
-    if !v.windows(2).all(|p| p[0] <= p[1]) {
+    let v = &mut v[..n];
+    if !sorted {
         v.sort_unstable();
     }
-    v.dedup();
-    v.len() as u64
+    let mut c = 0;
+    for i in 0..v.len() {
+        if i == 0 || v[i] != v[i - 1] {
+            c += 1;
+        }
+    }
+    c
 }
 
 /// Extra shared wavefronts caused by bank conflicts.
 fn bank_conflicts(offs: &[u32], size: u32) -> u64 {
-    let mut words: Vec<u32> = Vec::with_capacity(offs.len() * 4);
-    for &o in offs {
-        for w in (o / 4)..=((o + size - 1) / 4) {
-            words.push(w);
+    // fast path: one word per lane, every bank holding a single distinct word
+    if size <= 4 {
+        let mut word = [u32::MAX; 32];
+        let mut clash = false;
+        for &o in offs {
+            let w = o / 4;
+            let b = (w & 31) as usize;
+            if word[b] == u32::MAX {
+                word[b] = w;
+            } else if word[b] != w {
+                clash = true;
+                break;
+            }
+        }
+        if !clash && offs.iter().all(|o| (o + size - 1) / 4 == o / 4) {
+            return 0;
         }
     }
+    let mut words = [0u32; 160];
+    let mut n = 0;
+    for &o in offs {
+        for w in (o / 4)..=((o + size - 1) / 4) {
+            if n < words.len() {
+                words[n] = w;
+                n += 1;
+            }
+        }
+    }
+    let words = &mut words[..n];
     words.sort_unstable();
-    words.dedup();
     let mut per_bank = [0u32; 32];
-    for w in &words {
-        per_bank[(w & 31) as usize] += 1;
+    for i in 0..words.len() {
+        if i == 0 || words[i] != words[i - 1] {
+            per_bank[(words[i] & 31) as usize] += 1;
+        }
     }
     let wave = *per_bank.iter().max().unwrap_or(&0) as u64;
     let ideal = ((offs.len() as u64 * size as u64).div_ceil(128)).max(1);
@@ -222,12 +268,11 @@ impl<'a> Launch<'a> {
         let mut soffs = [0u32; 32];
         let mut ns = 0;
         let mut nl = 0;
-        let mut err = None;
         let line = inst.line;
-        lanes(active, |l| {
-            if err.is_some() {
-                return;
-            }
+        let mut m = active;
+        while m != 0 {
+            let l = m.trailing_zeros() as usize;
+            m &= m - 1;
             let tid = w.index as usize * 32 + l;
             let a = if addr.base == NO_REG {
                 addr.off as u64
@@ -236,10 +281,7 @@ impl<'a> Launch<'a> {
             };
             let loc = match self.locate(bm, space, a, total, tid) {
                 Ok(x) => x,
-                Err(f) => {
-                    err = Some(self.fault(bm, w, l, pc, f, a, total));
-                    return;
-                }
+                Err(f) => return Err(self.fault(bm, w, l, pc, f, a, total)),
             };
             match loc {
                 Loc::G(_) => {
@@ -256,22 +298,20 @@ impl<'a> Launch<'a> {
                         } else {
                             bm.race.read(o, total as usize, tid as u32, w.wepoch, line)
                         };
-                        if let Some(e) = self.check_err(c, bm, w, l, pc, o as u64) {
-                            err = Some(e);
-                            return;
+                        if !matches!(c, Check::Ok) {
+                            return Err(self.check_err(c, bm, w, l, pc, o as u64));
                         }
                     }
                 }
                 Loc::L(_) => nl += 1,
                 _ => {}
             }
-            for k in 0..n as usize {
-                let ko = k * es as usize;
-                if store {
-                    let src = match inst.op {
-                        Op::St { srcs, .. } => srcs[k],
-                        _ => NO_REG,
-                    };
+            if store {
+                let Op::St { srcs, .. } = inst.op else {
+                    return Ok(());
+                };
+                for (k, &src) in srcs.iter().enumerate().take(n as usize) {
+                    let ko = k * es as usize;
                     let v = w.regs[ri(src, l)];
                     match loc {
                         // SAFETY: translate() checked the range lies inside a live allocation.
@@ -281,7 +321,13 @@ impl<'a> Launch<'a> {
                         Loc::T(o) => wr(&mut bm.tparam, o + ko, es, v),
                         Loc::P(_) => {}
                     }
-                } else {
+                }
+            } else {
+                let Op::Ld { dsts, .. } = inst.op else {
+                    return Ok(());
+                };
+                for (k, &dst) in dsts.iter().enumerate().take(n as usize) {
+                    let ko = k * es as usize;
                     let v = match loc {
                         // SAFETY: as above.
                         Loc::G(p) => unsafe { memory::load(p.add(ko), es) },
@@ -290,21 +336,13 @@ impl<'a> Launch<'a> {
                         Loc::T(o) => rd(&bm.tparam, o + ko, es),
                         Loc::P(o) => rd(self.params, o + ko, es),
                     };
-                    let v = if ty.is_signed() {
+                    w.regs[ri(dst, l)] = if ty.is_signed() {
                         alu::sext(v, ty.bits()) as u64
                     } else {
                         v
                     };
-                    let dst = match inst.op {
-                        Op::Ld { dsts, .. } => dsts[k],
-                        _ => NO_REG,
-                    };
-                    w.regs[ri(dst, l)] = v;
                 }
             }
-        });
-        if let Some(e) = err {
-            return Err(e);
         }
         let st = &mut bm.stats;
         if ng > 0 {
@@ -325,6 +363,7 @@ impl<'a> Launch<'a> {
         Ok(())
     }
 
+    #[cold]
     fn check_err(
         &self,
         c: Check,
@@ -333,27 +372,27 @@ impl<'a> Launch<'a> {
         l: usize,
         pc: u32,
         off: u64,
-    ) -> Option<SimError> {
+    ) -> SimError {
         let thread = self.thread_of(w.index * 32 + l as u32);
+        let (kernel, ptx_line, block) = (self.k.name.clone(), self.line(pc), bm.ctaid);
         match c {
-            Check::Ok => None,
-            Check::Uninit => Some(SimError::Uninitialized {
-                kernel: self.k.name.clone(),
-                ptx_line: self.line(pc),
-                block: bm.ctaid,
-                thread,
-                addr: off,
-            }),
-            Check::Race((hazard, other, oline)) => Some(SimError::SharedRace {
-                kernel: self.k.name.clone(),
-                ptx_line: self.line(pc),
-                block: bm.ctaid,
+            Check::Race((hazard, other, oline)) => SimError::SharedRace {
+                kernel,
+                ptx_line,
+                block,
                 thread,
                 addr: off,
                 hazard,
                 other_thread: self.thread_of(other),
                 other_line: oline as usize,
-            }),
+            },
+            _ => SimError::Uninitialized {
+                kernel,
+                ptx_line,
+                block,
+                thread,
+                addr: off,
+            },
         }
     }
 
@@ -434,8 +473,8 @@ impl<'a> Launch<'a> {
                         let ck =
                             bm.race
                                 .write(o, size as usize, tid as u32, w.wepoch, inst.line, true);
-                        if let Some(e) = self.check_err(ck, bm, w, l, pc, o as u64) {
-                            err = Some(e);
+                        if !matches!(ck, Check::Ok) {
+                            err = Some(self.check_err(ck, bm, w, l, pc, o as u64));
                             return;
                         }
                     }
