@@ -15,6 +15,9 @@ use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 
+/// Named tensors, in order.
+pub type NamedTensors = Vec<(String, Tensor)>;
+
 /// One tensor's bytes, ready for the safetensors writer.
 struct Bytes {
     dtype: Dtype,
@@ -41,11 +44,17 @@ fn to_bytes(t: &Tensor) -> Result<Bytes> {
     let (dtype, data) = match t.dtype() {
         DType::F32 => (
             Dtype::F32,
-            t.to_vec::<f32>()?.iter().flat_map(|v| v.to_le_bytes()).collect(),
+            t.to_vec::<f32>()?
+                .iter()
+                .flat_map(|v| v.to_le_bytes())
+                .collect(),
         ),
         DType::F64 => (
             Dtype::F64,
-            t.to_vec::<f64>()?.iter().flat_map(|v| v.to_le_bytes()).collect(),
+            t.to_vec::<f64>()?
+                .iter()
+                .flat_map(|v| v.to_le_bytes())
+                .collect(),
         ),
     };
     Ok(Bytes {
@@ -118,11 +127,14 @@ pub fn save_checkpoint(
 /// Truncated or corrupt files and unsupported dtypes are errors naming the path.
 pub fn load_checkpoint(
     path: impl AsRef<Path>,
-) -> Result<(Vec<(String, Tensor)>, HashMap<String, String>)> {
+) -> Result<(NamedTensors, HashMap<String, String>)> {
     let path = path.as_ref();
     let buffer = std::fs::read(path).map_err(|e| io_err(path, e))?;
     let corrupt = |e: safetensors::SafeTensorError| {
-        Error::Checkpoint(format!("{}: not a valid safetensors file ({e:?})", path.display()))
+        Error::Checkpoint(format!(
+            "{}: not a valid safetensors file ({e:?})",
+            path.display()
+        ))
     };
     let (_, meta) = SafeTensors::read_metadata(&buffer).map_err(corrupt)?;
     let file = SafeTensors::deserialize(&buffer).map_err(corrupt)?;
@@ -162,7 +174,10 @@ pub fn load_checkpoint(
 /// checking that every name is present with the same shape and dtype and that nothing
 /// is left over; the first mismatch is an error naming the tensor, and the model is
 /// untouched unless all checks pass.
-pub fn load_state_dict(module_state: &[(String, Tensor)], loaded: &[(String, Tensor)]) -> Result<()> {
+pub fn load_state_dict(
+    module_state: &[(String, Tensor)],
+    loaded: &[(String, Tensor)],
+) -> Result<()> {
     let by_name: HashMap<&str, &Tensor> = loaded.iter().map(|(n, t)| (n.as_str(), t)).collect();
     let mut pairs = Vec::with_capacity(module_state.len());
     for (name, dst) in module_state {

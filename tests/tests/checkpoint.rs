@@ -26,7 +26,11 @@ fn mlp(seed: u64) -> Sequential {
 }
 
 fn bits(t: &Tensor) -> Vec<u64> {
-    t.to_vec_f64().unwrap().iter().map(|v| v.to_bits()).collect()
+    t.to_vec_f64()
+        .unwrap()
+        .iter()
+        .map(|v| v.to_bits())
+        .collect()
 }
 
 #[test]
@@ -40,7 +44,10 @@ fn round_trip_is_exact_with_metadata_and_no_temp_file_left() {
         "extra.f64".into(),
         Tensor::rand([3, 2], -1.0, 1.0, DType::F64, Device::Cpu, &mut rng).unwrap(),
     ));
-    tensors.push(("extra.scalar".into(), Tensor::scalar(7.0, DType::F64, Device::Cpu).unwrap()));
+    tensors.push((
+        "extra.scalar".into(),
+        Tensor::scalar(7.0, DType::F64, Device::Cpu).unwrap(),
+    ));
     // A strided view is saved by value.
     let m = Tensor::from_vec((0..6).map(|i| i as f32).collect::<Vec<_>>(), [2, 3]).unwrap();
     tensors.push(("extra.transposed".into(), m.t().unwrap()));
@@ -66,7 +73,13 @@ fn round_trip_is_exact_with_metadata_and_no_temp_file_left() {
         assert_eq!(bits(l), bits(t), "{name}");
     }
     assert_eq!(
-        loaded.iter().find(|(n, _)| n == "extra.transposed").unwrap().1.to_vec_f32().unwrap(),
+        loaded
+            .iter()
+            .find(|(n, _)| n == "extra.transposed")
+            .unwrap()
+            .1
+            .to_vec_f32()
+            .unwrap(),
         vec![0., 3., 1., 4., 2., 5.]
     );
 
@@ -89,19 +102,39 @@ fn a_loaded_model_reproduces_the_saved_one() {
     let mut opt = Adam::new(model.parameters(), 0.01);
     for _ in 0..3 {
         opt.zero_grad();
-        model.forward(&x).unwrap().powf(2.0).unwrap().mean_all().unwrap().backward().unwrap();
+        model
+            .forward(&x)
+            .unwrap()
+            .powf(2.0)
+            .unwrap()
+            .mean_all()
+            .unwrap()
+            .backward()
+            .unwrap();
         opt.step().unwrap();
     }
     let mut all = model.state_dict();
-    all.extend(opt.state().into_iter().map(|(n, t)| (format!("optim.{n}"), t)));
+    all.extend(
+        opt.state()
+            .into_iter()
+            .map(|(n, t)| (format!("optim.{n}"), t)),
+    );
     save_checkpoint(&path, &all, &HashMap::new()).unwrap();
 
     let (loaded, _) = load_checkpoint(&path).unwrap();
-    let (optim, weights): (Vec<_>, Vec<_>) = loaded.into_iter().partition(|(n, _)| n.starts_with("optim."));
+    let (optim, weights): (Vec<_>, Vec<_>) = loaded
+        .into_iter()
+        .partition(|(n, _)| n.starts_with("optim."));
     let fresh = mlp(2);
-    assert_ne!(bits(&fresh.forward(&x).unwrap()), bits(&model.forward(&x).unwrap()));
+    assert_ne!(
+        bits(&fresh.forward(&x).unwrap()),
+        bits(&model.forward(&x).unwrap())
+    );
     fresh.load_state_dict(&weights).unwrap();
-    assert_eq!(bits(&fresh.forward(&x).unwrap()), bits(&model.forward(&x).unwrap()));
+    assert_eq!(
+        bits(&fresh.forward(&x).unwrap()),
+        bits(&model.forward(&x).unwrap())
+    );
     let optim: Vec<_> = optim
         .into_iter()
         .map(|(n, t)| (n.trim_start_matches("optim.").to_string(), t))
@@ -109,12 +142,25 @@ fn a_loaded_model_reproduces_the_saved_one() {
     let mut opt2 = Adam::new(fresh.parameters(), 0.01);
     opt2.load_state(&optim).unwrap();
     // One more identical step on both.
-    for (m, o) in [(&model, &mut opt as &mut dyn Optimizer), (&fresh, &mut opt2)] {
+    for (m, o) in [
+        (&model, &mut opt as &mut dyn Optimizer),
+        (&fresh, &mut opt2),
+    ] {
         o.zero_grad();
-        m.forward(&x).unwrap().powf(2.0).unwrap().mean_all().unwrap().backward().unwrap();
+        m.forward(&x)
+            .unwrap()
+            .powf(2.0)
+            .unwrap()
+            .mean_all()
+            .unwrap()
+            .backward()
+            .unwrap();
         o.step().unwrap();
     }
-    assert_eq!(bits(&fresh.forward(&x).unwrap()), bits(&model.forward(&x).unwrap()));
+    assert_eq!(
+        bits(&fresh.forward(&x).unwrap()),
+        bits(&model.forward(&x).unwrap())
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -127,7 +173,10 @@ fn truncated_corrupt_and_missing_files_are_errors_naming_the_path() {
     for len in [full.len() - 1, full.len() / 2, 12, 4, 0] {
         std::fs::write(&path, &full[..len]).unwrap();
         let err = load_checkpoint(&path).unwrap_err().to_string();
-        assert!(err.contains("ckpt.safetensors"), "truncated to {len}: {err}");
+        assert!(
+            err.contains("ckpt.safetensors"),
+            "truncated to {len}: {err}"
+        );
     }
     let mut garbage = full.clone();
     garbage[8..16].copy_from_slice(b"notjson!");
@@ -150,9 +199,13 @@ fn duplicate_names_are_rejected_before_writing() {
     let dir = scratch("dup");
     let path = dir.join("d.safetensors");
     let t = Tensor::zeros([2], DType::F32, Device::Cpu).unwrap();
-    let err = save_checkpoint(&path, &[("a".into(), t.clone()), ("a".into(), t)], &HashMap::new())
-        .unwrap_err()
-        .to_string();
+    let err = save_checkpoint(
+        &path,
+        &[("a".into(), t.clone()), ("a".into(), t)],
+        &HashMap::new(),
+    )
+    .unwrap_err()
+    .to_string();
     assert!(err.contains("a appears twice"), "{err}");
     assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
     std::fs::remove_dir_all(&dir).unwrap();
@@ -184,14 +237,23 @@ fn mismatched_state_dicts_name_the_first_bad_tensor_and_leave_the_model_alone() 
     assert!(err.contains("2.running_var is missing"), "{err}");
 
     let mut extra = conv_net(32).state_dict();
-    extra.push(("3.weight".into(), Tensor::zeros([4], DType::F32, Device::Cpu).unwrap()));
+    extra.push((
+        "3.weight".into(),
+        Tensor::zeros([4], DType::F32, Device::Cpu).unwrap(),
+    ));
     let err = model.load_state_dict(&extra).unwrap_err().to_string();
-    assert!(err.contains("3.weight is in the checkpoint but not in the model"), "{err}");
+    assert!(
+        err.contains("3.weight is in the checkpoint but not in the model"),
+        "{err}"
+    );
 
     let mut wrong_dtype = conv_net(32).state_dict();
     wrong_dtype[1].1 = wrong_dtype[1].1.to_dtype(DType::F64).unwrap();
     let err = model.load_state_dict(&wrong_dtype).unwrap_err().to_string();
-    assert!(err.contains("0.bias has dtype f64 but the model expects f32"), "{err}");
+    assert!(
+        err.contains("0.bias has dtype f64 but the model expects f32"),
+        "{err}"
+    );
 
     let after: Vec<Vec<u64>> = model.state_dict().iter().map(|(_, t)| bits(t)).collect();
     assert_eq!(before, after);
@@ -199,7 +261,10 @@ fn mismatched_state_dicts_name_the_first_bad_tensor_and_leave_the_model_alone() 
     // A matching state dict loads, buffers included.
     let mut good = conv_net(32).state_dict();
     let rv = Tensor::full([32], 2.5, DType::F32, Device::Cpu).unwrap();
-    good.iter_mut().find(|(n, _)| n == "2.running_var").unwrap().1 = rv;
+    good.iter_mut()
+        .find(|(n, _)| n == "2.running_var")
+        .unwrap()
+        .1 = rv;
     load_state_dict(&model.state_dict(), &good).unwrap();
     let var = model.state_dict()[5].1.to_vec_f32().unwrap();
     assert_eq!(model.state_dict()[5].0, "2.running_var");

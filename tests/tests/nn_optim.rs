@@ -3,8 +3,8 @@
 //! and parameter counts of the MNIST cnn, initialisation bounds and summaries.
 
 use engine::nn::{
-    AdaptiveAvgPool2d, AvgPool2d, BatchNorm2d, Conv2d, Dropout, Flatten, Linear, MaxPool2d,
-    Module, ReLU, Sequential,
+    AdaptiveAvgPool2d, AvgPool2d, BatchNorm2d, Conv2d, Dropout, Flatten, Linear, MaxPool2d, Module,
+    ReLU, Sequential,
 };
 use engine::optim::{
     Adam, AdamW, ConstantLr, CosineAnnealing, LrSchedule, OneCycle, Optimizer, Sgd, StepLr,
@@ -12,7 +12,9 @@ use engine::optim::{
 use engine::{DType, Device, Rng, Tensor};
 
 fn t64(v: &[f64]) -> Tensor {
-    Tensor::from_vec(v.to_vec(), [v.len()]).unwrap().requires_grad_(true)
+    Tensor::from_vec(v.to_vec(), [v.len()])
+        .unwrap()
+        .requires_grad_(true)
 }
 
 fn set_grad(p: &Tensor, g: &[f64]) {
@@ -130,7 +132,11 @@ fn adam_matches_hand_computed() {
     let mut opt = Adam::new(vec![p.clone()], 0.1);
     set_grad(&p, &[0.5]);
     opt.step().unwrap();
-    close(&p.to_vec_f64().unwrap(), &[1.0 - 0.1 * 0.5 / (0.5 + 1e-8)], 1e-15);
+    close(
+        &p.to_vec_f64().unwrap(),
+        &[1.0 - 0.1 * 0.5 / (0.5 + 1e-8)],
+        1e-15,
+    );
 
     let g1 = [0.5, 1.0, -0.1];
     let g2 = [0.25, -0.5, 0.3];
@@ -139,8 +145,16 @@ fn adam_matches_hand_computed() {
         .enumerate()
         .map(|(i, &p0)| adam_reference(p0, &[g1[i], g2[i]], 0.1, 0.0, false))
         .collect();
-    close(&adam_two_steps(|ps| Adam::new(ps, 0.1), DType::F64), &expected, 1e-12);
-    close(&adam_two_steps(|ps| Adam::new(ps, 0.1), DType::F32), &expected, 1e-6);
+    close(
+        &adam_two_steps(|ps| Adam::new(ps, 0.1), DType::F64),
+        &expected,
+        1e-12,
+    );
+    close(
+        &adam_two_steps(|ps| Adam::new(ps, 0.1), DType::F32),
+        &expected,
+        1e-6,
+    );
 }
 
 #[test]
@@ -198,7 +212,9 @@ fn large_parameters_update_across_chunks_like_small_ones() {
     let n = 100_003;
     let p0: Vec<f64> = (0..n).map(|i| (i as f64 * 0.37).sin()).collect();
     let g: Vec<f64> = (0..n).map(|i| (i as f64 * 0.11).cos()).collect();
-    let p = Tensor::from_vec(p0.clone(), [n]).unwrap().requires_grad_(true);
+    let p = Tensor::from_vec(p0.clone(), [n])
+        .unwrap()
+        .requires_grad_(true);
     let mut opt = Adam::new(vec![p.clone()], 0.01);
     set_grad(&p, &g);
     opt.step().unwrap();
@@ -220,7 +236,12 @@ fn optimizer_state_round_trip_continues_identically() {
             let state: Vec<(String, Tensor)> = opt
                 .state()
                 .into_iter()
-                .map(|(n, t)| (n, Tensor::from_vec(t.to_vec_f64().unwrap(), t.shape().clone()).unwrap()))
+                .map(|(n, t)| {
+                    (
+                        n,
+                        Tensor::from_vec(t.to_vec_f64().unwrap(), t.shape().clone()).unwrap(),
+                    )
+                })
                 .collect();
             opt = Adam::new(vec![p.clone()], 0.05);
             opt.load_state(&state).unwrap();
@@ -235,7 +256,10 @@ fn optimizer_state_round_trip_continues_identically() {
     let mut sgd = Sgd::new(vec![p.clone()], 0.1).momentum(0.9);
     let bad = vec![("0.momentum_buffer".to_string(), t64(&[1.0, 2.0]))];
     let err = sgd.load_state(&bad).unwrap_err().to_string();
-    assert!(err.contains("0.momentum_buffer") && err.contains("[2]"), "{err}");
+    assert!(
+        err.contains("0.momentum_buffer") && err.contains("[2]"),
+        "{err}"
+    );
     let err = sgd
         .load_state(&[("0.velocity".to_string(), t64(&[1.0]))])
         .unwrap_err()
@@ -250,9 +274,19 @@ fn optimizer_state_round_trip_continues_identically() {
 
 #[test]
 fn step_lr_matches_pytorch() {
-    let s = StepLr { base_lr: 0.1, step_size: 30, gamma: 0.1 };
+    let s = StepLr {
+        base_lr: 0.1,
+        step_size: 30,
+        gamma: 0.1,
+    };
     close(
-        &[s.lr_at(0), s.lr_at(29), s.lr_at(30), s.lr_at(59), s.lr_at(65)],
+        &[
+            s.lr_at(0),
+            s.lr_at(29),
+            s.lr_at(30),
+            s.lr_at(59),
+            s.lr_at(65),
+        ],
         &[0.1, 0.1, 0.01, 0.01, 0.001],
         1e-15,
     );
@@ -261,7 +295,11 @@ fn step_lr_matches_pytorch() {
 
 #[test]
 fn cosine_annealing_matches_pytorch() {
-    let s = CosineAnnealing { base_lr: 0.1, t_max: 10, eta_min: 0.001 };
+    let s = CosineAnnealing {
+        base_lr: 0.1,
+        t_max: 10,
+        eta_min: 0.001,
+    };
     // eta_min + (0.1 - 0.001) * (1 + cos(pi t / 10)) / 2; cos(pi/5) = 0.8090169943749475
     close(
         &[s.lr_at(0), s.lr_at(2), s.lr_at(5), s.lr_at(10)],
@@ -274,13 +312,20 @@ fn cosine_annealing_matches_pytorch() {
 fn one_cycle_matches_pytorch() {
     // max_lr 0.1, 100 steps: initial 0.004, min 4e-7; phase 1 ends at step 29, phase 2 at 99.
     let s = OneCycle::new(0.1, 100);
-    close(&[s.lr_at(0), s.lr_at(29), s.lr_at(99)], &[0.004, 0.1, 4e-7], 1e-15);
+    close(
+        &[s.lr_at(0), s.lr_at(29), s.lr_at(99)],
+        &[0.004, 0.1, 4e-7],
+        1e-15,
+    );
     // Step 64 is halfway through phase 2: (0.1 + 4e-7) / 2.
     close(&[s.lr_at(64)], &[0.0500002], 1e-15);
     // Step 10: 0.1 + (0.004 - 0.1) / 2 * (cos(pi * 10 / 29) + 1); cos(10 pi / 29) = 0.46840844069979015
-    close(&[s.lr_at(10)], &[0.1 - 0.048 * 1.46840844069979015], 1e-15);
+    close(&[s.lr_at(10)], &[0.1 - 0.048 * 1.4684084406997902], 1e-15);
     // Momentum cycles inversely: 0.95 -> 0.85 -> 0.95.
-    let m: Vec<f64> = [0, 29, 64, 99].iter().map(|&t| s.momentum_at(t).unwrap()).collect();
+    let m: Vec<f64> = [0, 29, 64, 99]
+        .iter()
+        .map(|&t| s.momentum_at(t).unwrap())
+        .collect();
     close(&m, &[0.95, 0.85, 0.9, 0.95], 1e-15);
 }
 
@@ -294,7 +339,10 @@ fn mlp(rng: &mut Rng) -> Sequential {
 /// A fixed batch: 8 points in 4-D with targets from a smooth function.
 fn batch() -> (Tensor, Tensor) {
     let x: Vec<f32> = (0..32).map(|i| ((i * 7 % 11) as f32 - 5.0) / 5.0).collect();
-    let y: Vec<f32> = x.chunks(4).map(|r| r[0] - 0.5 * r[1] + r[2] * r[3]).collect();
+    let y: Vec<f32> = x
+        .chunks(4)
+        .map(|r| r[0] - 0.5 * r[1] + r[2] * r[3])
+        .collect();
     (
         Tensor::from_vec(x, [8, 4]).unwrap(),
         Tensor::from_vec(y, [8, 1]).unwrap(),
@@ -312,7 +360,16 @@ fn mlp_fits_a_fixed_batch_with_adam_and_sgd() {
         } else {
             Box::new(Sgd::new(model.parameters(), 0.05).momentum(0.9))
         };
-        let mse = |m: &Sequential| m.forward(&x).unwrap().sub(&y).unwrap().powf(2.0).unwrap().mean_all().unwrap();
+        let mse = |m: &Sequential| {
+            m.forward(&x)
+                .unwrap()
+                .sub(&y)
+                .unwrap()
+                .powf(2.0)
+                .unwrap()
+                .mean_all()
+                .unwrap()
+        };
         let first = mse(&model).item().unwrap();
         for _ in 0..600 {
             opt.zero_grad();
@@ -320,7 +377,10 @@ fn mlp_fits_a_fixed_batch_with_adam_and_sgd() {
             opt.step().unwrap();
         }
         let last = mse(&model).item().unwrap();
-        assert!(last < 1e-3 && last < first / 100.0, "adam={use_adam}: loss {first} -> {last}");
+        assert!(
+            last < 1e-3 && last < first / 100.0,
+            "adam={use_adam}: loss {first} -> {last}"
+        );
     }
 }
 
@@ -337,10 +397,22 @@ fn mlp_fits_a_fixed_batch_with_cross_entropy() {
     let mut opt = Adam::new(model.parameters(), 0.01);
     for _ in 0..500 {
         opt.zero_grad();
-        model.forward(&x).unwrap().cross_entropy(&targets, 0.0).unwrap().backward().unwrap();
+        model
+            .forward(&x)
+            .unwrap()
+            .cross_entropy(&targets, 0.0)
+            .unwrap()
+            .backward()
+            .unwrap();
         opt.step().unwrap();
     }
-    let loss = model.forward(&x).unwrap().cross_entropy(&targets, 0.0).unwrap().item().unwrap();
+    let loss = model
+        .forward(&x)
+        .unwrap()
+        .cross_entropy(&targets, 0.0)
+        .unwrap()
+        .item()
+        .unwrap();
     assert!(loss < 0.05, "loss {loss}");
 }
 
@@ -391,16 +463,30 @@ fn cnn_state_dict_names_shapes_and_parameter_count() {
         ("12.weight", vec![10, 128]),
         ("12.bias", vec![10]),
     ];
-    let expected: Vec<(String, Vec<usize>)> =
-        expected.into_iter().map(|(n, s)| (n.to_string(), s)).collect();
+    let expected: Vec<(String, Vec<usize>)> = expected
+        .into_iter()
+        .map(|(n, s)| (n.to_string(), s))
+        .collect();
     assert_eq!(sd, expected);
     // Parameters exclude the buffers; all are F32 leaves that require grad.
     let params = model.named_parameters();
     assert_eq!(params.len(), 12);
-    assert!(params.iter().all(|(_, p)| p.requires_grad() && p.dtype() == DType::F32 && p.is_leaf()));
-    assert!(model.named_buffers().iter().all(|(_, b)| !b.requires_grad()));
+    assert!(params
+        .iter()
+        .all(|(_, p)| p.requires_grad() && p.dtype() == DType::F32 && p.is_leaf()));
+    assert!(model
+        .named_buffers()
+        .iter()
+        .all(|(_, b)| !b.requires_grad()));
     let bn = model.state_dict();
-    let get = |name: &str| bn.iter().find(|(n, _)| n == name).unwrap().1.to_vec_f64().unwrap();
+    let get = |name: &str| {
+        bn.iter()
+            .find(|(n, _)| n == name)
+            .unwrap()
+            .1
+            .to_vec_f64()
+            .unwrap()
+    };
     assert!(get("2.weight").iter().all(|&v| v == 1.0));
     assert!(get("2.bias").iter().all(|&v| v == 0.0));
     assert!(get("2.running_mean").iter().all(|&v| v == 0.0));
@@ -413,7 +499,12 @@ fn layer_descriptions_read_like_pytorch() {
     let mut rng = Rng::new(0);
     let d: Vec<String> = vec![
         Conv2d::new(1, 32, 3, &mut rng).padding(1).describe(),
-        Conv2d::new(4, 8, (3, 5), &mut rng).stride(2).dilation(2).groups(2).bias(false).describe(),
+        Conv2d::new(4, 8, (3, 5), &mut rng)
+            .stride(2)
+            .dilation(2)
+            .groups(2)
+            .bias(false)
+            .describe(),
         BatchNorm2d::new(32).describe(),
         MaxPool2d::new(2).describe(),
         AvgPool2d::new(3).stride(1).padding(1).describe(),
@@ -441,7 +532,12 @@ fn layer_descriptions_read_like_pytorch() {
         ]
     );
     let seq = mlp(&mut rng).describe();
-    assert!(seq.starts_with("Sequential(\n  (0): Linear(in_features=4, out_features=16, bias=True)\n  (1): ReLU()"), "{seq}");
+    assert!(
+        seq.starts_with(
+            "Sequential(\n  (0): Linear(in_features=4, out_features=16, bias=True)\n  (1): ReLU()"
+        ),
+        "{seq}"
+    );
 }
 
 /// Checks that `t`'s values lie in [-bound, bound] and spread over most of it.
@@ -468,9 +564,18 @@ fn init_matches_pytorch_default_bounds() {
     assert_eq!(grouped.weight.dims(), &[8, 2, 3, 3]);
     check_uniform(&grouped.weight, 1.0 / 18f64.sqrt());
     // Same seed, same weights; a different seed, different weights.
-    let a = Linear::new(5, 3, &mut Rng::new(1)).weight.to_vec_f64().unwrap();
-    let b = Linear::new(5, 3, &mut Rng::new(1)).weight.to_vec_f64().unwrap();
-    let c = Linear::new(5, 3, &mut Rng::new(2)).weight.to_vec_f64().unwrap();
+    let a = Linear::new(5, 3, &mut Rng::new(1))
+        .weight
+        .to_vec_f64()
+        .unwrap();
+    let b = Linear::new(5, 3, &mut Rng::new(1))
+        .weight
+        .to_vec_f64()
+        .unwrap();
+    let c = Linear::new(5, 3, &mut Rng::new(2))
+        .weight
+        .to_vec_f64()
+        .unwrap();
     assert_eq!(a, b);
     assert_ne!(a, c);
 }
@@ -501,8 +606,10 @@ fn linear_forward_matches_a_naive_loop_and_converts_to_f64() {
 fn mlp_summary_reports_shapes_and_counts() {
     let model = mlp(&mut Rng::new(0));
     let rows = model.summary(&[2, 4]).unwrap();
-    let got: Vec<(String, Vec<usize>, usize)> =
-        rows.iter().map(|r| (r.name.clone(), r.output_shape.clone(), r.params)).collect();
+    let got: Vec<(String, Vec<usize>, usize)> = rows
+        .iter()
+        .map(|r| (r.name.clone(), r.output_shape.clone(), r.params))
+        .collect();
     assert_eq!(
         got,
         vec![
@@ -517,11 +624,18 @@ fn mlp_summary_reports_shapes_and_counts() {
 
 #[test]
 fn flatten_and_relu_forward() {
-    let x = Tensor::from_vec((0..24).map(|i| i as f64 - 12.0).collect::<Vec<_>>(), [2, 3, 2, 2]).unwrap();
+    let x = Tensor::from_vec(
+        (0..24).map(|i| i as f64 - 12.0).collect::<Vec<_>>(),
+        [2, 3, 2, 2],
+    )
+    .unwrap();
     let y = Flatten.forward(&x).unwrap();
     assert_eq!(y.dims(), &[2, 12]);
     let r = ReLU.forward(&y).unwrap().to_vec_f64().unwrap();
-    assert!(r.iter().zip(x.to_vec_f64().unwrap()).all(|(a, b)| *a == b.max(0.0)));
+    assert!(r
+        .iter()
+        .zip(x.to_vec_f64().unwrap())
+        .all(|(a, b)| *a == b.max(0.0)));
 }
 
 #[test]
@@ -529,7 +643,10 @@ fn flatten_and_relu_forward() {
 fn cnn_summary_reports_mnist_shapes() {
     let model = cnn(&mut Rng::new(0));
     let before = model.state_dict();
-    let before: Vec<Vec<f64>> = before.iter().map(|(_, t)| t.to_vec_f64().unwrap()).collect();
+    let before: Vec<Vec<f64>> = before
+        .iter()
+        .map(|(_, t)| t.to_vec_f64().unwrap())
+        .collect();
     let rows = model.summary(&[1, 1, 28, 28]).unwrap();
     let shapes: Vec<Vec<usize>> = rows.iter().map(|r| r.output_shape.clone()).collect();
     assert_eq!(
@@ -552,7 +669,11 @@ fn cnn_summary_reports_mnist_shapes() {
     );
     assert_eq!(rows.iter().map(|r| r.params).sum::<usize>(), 421_834);
     // The summary leaves running statistics and dropout offsets untouched.
-    let after: Vec<Vec<f64>> = model.state_dict().iter().map(|(_, t)| t.to_vec_f64().unwrap()).collect();
+    let after: Vec<Vec<f64>> = model
+        .state_dict()
+        .iter()
+        .map(|(_, t)| t.to_vec_f64().unwrap())
+        .collect();
     assert_eq!(before, after);
     assert_eq!(model.rng_state(), vec![("11.offset".to_string(), 0)]);
 }
@@ -568,27 +689,43 @@ fn eval_mode_is_deterministic_and_training_mode_updates_state() {
     let b = model.forward(&x).unwrap().to_vec_f32().unwrap();
     assert_ne!(a, b);
     let sd = model.state_dict();
-    let nbt = sd.iter().find(|(n, _)| n == "2.num_batches_tracked").unwrap().1.item().unwrap();
+    let nbt = sd
+        .iter()
+        .find(|(n, _)| n == "2.num_batches_tracked")
+        .unwrap()
+        .1
+        .item()
+        .unwrap();
     assert_eq!(nbt, 2.0);
-    assert_eq!(model.rng_state(), vec![("11.offset".to_string(), 2 * 4 * 128)]);
+    assert_eq!(
+        model.rng_state(),
+        vec![("11.offset".to_string(), 2 * 4 * 128)]
+    );
     // Eval: identical outputs, no state change.
     model.eval();
     let c = model.forward(&x).unwrap().to_vec_f32().unwrap();
     let d = model.forward(&x).unwrap().to_vec_f32().unwrap();
     assert_eq!(c, d);
-    assert_eq!(model.rng_state(), vec![("11.offset".to_string(), 2 * 4 * 128)]);
-    // Restoring the dropout offset replays the same mask in training mode.
-    model.train();
+    assert_eq!(
+        model.rng_state(),
+        vec![("11.offset".to_string(), 2 * 4 * 128)]
+    );
     model.set_rng_state(&[("11.offset".to_string(), 0)]);
-    let bn_mean = |m: &Sequential| m.state_dict()[4].1.to_vec_f64().unwrap();
-    let _ = bn_mean(&model);
+    assert_eq!(model.rng_state(), vec![("11.offset".to_string(), 0)]);
+    // Restoring the dropout offset replays the same mask; masks keep about half and
+    // scale the kept elements by 2.
     let e = Dropout::new(0.5, 7);
     let z = Tensor::ones([4, 128], DType::F32, Device::Cpu).unwrap();
     let m1 = e.forward(&z).unwrap().to_vec_f32().unwrap();
+    let fresh = e.forward(&z).unwrap().to_vec_f32().unwrap();
+    assert_ne!(m1, fresh);
     e.set_offset(0);
     let m2 = e.forward(&z).unwrap().to_vec_f32().unwrap();
     assert_eq!(m1, m2);
-    assert_eq!(e.offset(), 512);
+    assert_eq!(e.offset(), 1024);
+    assert!(m1.iter().all(|&v| v == 0.0 || v == 2.0));
+    let kept = m1.iter().filter(|&&v| v == 2.0).count();
+    assert!((200..312).contains(&kept), "kept {kept} of 512");
 }
 
 #[test]
@@ -603,7 +740,11 @@ fn cnn_trains_on_a_fixed_batch() {
     let mut last = 0.0;
     for _ in 0..30 {
         opt.zero_grad();
-        let loss = model.forward(&x).unwrap().cross_entropy(&targets, 0.0).unwrap();
+        let loss = model
+            .forward(&x)
+            .unwrap()
+            .cross_entropy(&targets, 0.0)
+            .unwrap();
         last = loss.item().unwrap();
         first.get_or_insert(last);
         loss.backward().unwrap();
@@ -614,16 +755,34 @@ fn cnn_trains_on_a_fixed_batch() {
 
 #[test]
 fn train_and_eval_switch_every_layer() {
-    let mut model = Sequential::new().push(BatchNorm2d::new(3)).push(Dropout::new(0.5, 1));
+    // Dropout in eval mode is the identity and leaves its RNG offset alone; the mode
+    // reaches children through Sequential.
+    let mut model = Sequential::new()
+        .push(Dropout::new(0.5, 1))
+        .push(Dropout::new(0.2, 2));
     model.eval();
-    // Dropout in eval mode is the identity without touching the RNG offset.
     let x = Tensor::ones([2, 3], DType::F32, Device::Cpu).unwrap();
-    let d = Dropout::new(0.5, 1);
-    let mut d = d;
+    assert_eq!(
+        model.forward(&x).unwrap().to_vec_f32().unwrap(),
+        vec![1.0; 6]
+    );
+    assert_eq!(
+        model.rng_state(),
+        vec![("0.offset".to_string(), 0), ("1.offset".to_string(), 0)]
+    );
+    let mut d = Dropout::new(0.5, 1);
+    assert!(d.is_training());
     d.eval();
     assert!(!d.is_training());
-    assert_eq!(d.forward(&x).unwrap().to_vec_f32().unwrap(), vec![1.0; 6]);
-    assert_eq!(d.offset(), 0);
-    model.train();
-    assert_eq!(model.rng_state(), vec![("1.offset".to_string(), 0)]);
+    d.train();
+    assert!(d.is_training());
+    let mut bn = BatchNorm2d::new(3);
+    bn.eval();
+    assert!(!bn.is_training());
+    // Offsets restore by name, ignoring unknown ones.
+    model.set_rng_state(&[("1.offset".to_string(), 77), ("5.offset".to_string(), 1)]);
+    assert_eq!(
+        model.rng_state(),
+        vec![("0.offset".to_string(), 0), ("1.offset".to_string(), 77)]
+    );
 }

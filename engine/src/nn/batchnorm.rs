@@ -83,7 +83,10 @@ impl Module for BatchNorm2d {
         vec![
             ("running_mean".into(), self.running_mean.clone()),
             ("running_var".into(), self.running_var.clone()),
-            ("num_batches_tracked".into(), self.num_batches_tracked.clone()),
+            (
+                "num_batches_tracked".into(),
+                self.num_batches_tracked.clone(),
+            ),
         ]
     }
 

@@ -23,7 +23,12 @@ pub struct Conv2d {
 
 impl Conv2d {
     /// Stride 1, no padding, dilation 1, one group, with bias.
-    pub fn new(in_channels: usize, out_channels: usize, kernel: impl IntoPair, rng: &mut Rng) -> Conv2d {
+    pub fn new(
+        in_channels: usize,
+        out_channels: usize,
+        kernel: impl IntoPair,
+        rng: &mut Rng,
+    ) -> Conv2d {
         let mut conv = Conv2d {
             weight: init::constant(&[0], 0.0),
             bias: None,
@@ -41,7 +46,12 @@ impl Conv2d {
     fn draw(&mut self, bias: bool) {
         let mut rng = Rng::new(self.seed);
         let g = self.params.groups.max(1);
-        let shape = [self.out_channels, self.in_channels / g, self.kernel.0, self.kernel.1];
+        let shape = [
+            self.out_channels,
+            self.in_channels / g,
+            self.kernel.0,
+            self.kernel.1,
+        ];
         self.weight = init::kaiming_uniform(&shape, 5f64.sqrt(), &mut rng);
         let bound = 1.0 / (init::fan_in(&shape) as f64).sqrt();
         self.bias = bias.then(|| init::uniform(&[self.out_channels], bound, &mut rng));

@@ -21,7 +21,12 @@ impl Linear {
     }
 
     /// Like [`Linear::new`], with or without a bias.
-    pub fn new_with_bias(in_features: usize, out_features: usize, bias: bool, rng: &mut Rng) -> Linear {
+    pub fn new_with_bias(
+        in_features: usize,
+        out_features: usize,
+        bias: bool,
+        rng: &mut Rng,
+    ) -> Linear {
         let weight = init::kaiming_uniform(&[out_features, in_features], 5f64.sqrt(), rng);
         let bound = 1.0 / (in_features.max(1) as f64).sqrt();
         let bias = bias.then(|| init::uniform(&[out_features], bound, rng));

@@ -64,7 +64,10 @@ pub trait Module: Send + Sync {
 
     /// The trainable tensors, in [`Module::named_parameters`] order.
     fn parameters(&self) -> Vec<Tensor> {
-        self.named_parameters().into_iter().map(|(_, t)| t).collect()
+        self.named_parameters()
+            .into_iter()
+            .map(|(_, t)| t)
+            .collect()
     }
 
     /// Parameters then buffers, under PyTorch's names.

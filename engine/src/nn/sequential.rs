@@ -30,12 +30,26 @@ pub struct LayerSummary {
 impl LayerSummary {
     /// The rows as an aligned text table with a total line.
     pub fn table(rows: &[LayerSummary]) -> String {
-        let shapes: Vec<String> = rows.iter().map(|r| format!("{:?}", r.output_shape)).collect();
-        let w_desc = rows.iter().map(|r| r.description.len()).max().unwrap_or(0).max(5);
+        let shapes: Vec<String> = rows
+            .iter()
+            .map(|r| format!("{:?}", r.output_shape))
+            .collect();
+        let w_desc = rows
+            .iter()
+            .map(|r| r.description.len())
+            .max()
+            .unwrap_or(0)
+            .max(5);
         let w_shape = shapes.iter().map(|s| s.len()).max().unwrap_or(0).max(12);
-        let mut out = format!("{:<4} {:<w_desc$} {:<w_shape$} {:>10}\n", "#", "Layer", "Output shape", "Params");
+        let mut out = format!(
+            "{:<4} {:<w_desc$} {:<w_shape$} {:>10}\n",
+            "#", "Layer", "Output shape", "Params"
+        );
         for (r, s) in rows.iter().zip(&shapes) {
-            out += &format!("{:<4} {:<w_desc$} {:<w_shape$} {:>10}\n", r.name, r.description, s, r.params);
+            out += &format!(
+                "{:<4} {:<w_desc$} {:<w_shape$} {:>10}\n",
+                r.name, r.description, s, r.params
+            );
         }
         let total: usize = rows.iter().map(|r| r.params).sum();
         out += &format!("Total trainable parameters: {total}\n");

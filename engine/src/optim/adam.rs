@@ -168,8 +168,8 @@ impl Optimizer for Adam {
         let mut out = Vec::new();
         for (i, mv) in self.moments.iter().enumerate() {
             let Some((m, v)) = mv else { continue };
-            let step = Tensor::scalar(self.steps[i] as f64, DType::F64, m.device())
-                .expect("a CPU scalar");
+            let step =
+                Tensor::scalar(self.steps[i] as f64, DType::F64, m.device()).expect("a CPU scalar");
             out.push((format!("{i}.step"), step));
             out.push((format!("{i}.exp_avg"), m.clone()));
             out.push((format!("{i}.exp_avg_sq"), v.clone()));
@@ -187,13 +187,19 @@ impl Optimizer for Adam {
                 "step" => {
                     let s = t.item()?;
                     if s < 0.0 || s.fract() != 0.0 {
-                        return Err(Error::Checkpoint(format!("{op} state {name} = {s} is not a step count")));
+                        return Err(Error::Checkpoint(format!(
+                            "{op} state {name} = {s} is not a step count"
+                        )));
                     }
                     steps[i] = Some(s as u64);
                 }
                 "exp_avg" => ms[i] = Some(state_copy(op, name, t, &self.params[i])?),
                 "exp_avg_sq" => vs[i] = Some(state_copy(op, name, t, &self.params[i])?),
-                _ => return Err(Error::Checkpoint(format!("{op} state has unexpected entry {name}"))),
+                _ => {
+                    return Err(Error::Checkpoint(format!(
+                        "{op} state has unexpected entry {name}"
+                    )))
+                }
             }
         }
         let mut moments = vec![None; n];

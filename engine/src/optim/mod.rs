@@ -61,7 +61,11 @@ pub(crate) fn update_in_place<K: FusedUpdate>(
     if grad.shape() != param.shape() {
         return Err(Error::shape(
             op,
-            format!("gradient {:?} for parameter {:?}", grad.shape(), param.shape()),
+            format!(
+                "gradient {:?} for parameter {:?}",
+                grad.shape(),
+                param.shape()
+            ),
         ));
     }
     // A private dense copy when the gradient is strided or aliases the parameter
@@ -112,7 +116,12 @@ fn run<F: Float, K: FusedUpdate>(
             .zip(s0.par_chunks_mut(CHUNK))
             .zip(s1.par_chunks_mut(CHUNK))
             .for_each(|(((p, g), s0), s1)| k.apply(p, g, s0, s1)),
-        _ => return Err(Error::argument(op, "at most two state tensors per parameter")),
+        _ => {
+            return Err(Error::argument(
+                op,
+                "at most two state tensors per parameter",
+            ))
+        }
     }
     Ok(())
 }
@@ -123,7 +132,12 @@ pub(crate) fn zeros_like(param: &Tensor) -> Result<Tensor> {
 }
 
 /// A private copy of `src` with `like`'s dtype, after checking its shape.
-pub(crate) fn state_copy(op: &'static str, name: &str, src: &Tensor, like: &Tensor) -> Result<Tensor> {
+pub(crate) fn state_copy(
+    op: &'static str,
+    name: &str,
+    src: &Tensor,
+    like: &Tensor,
+) -> Result<Tensor> {
     if src.shape() != like.shape() {
         return Err(Error::Checkpoint(format!(
             "{op} state {name} has shape {:?} but the parameter has {:?}",
@@ -137,7 +151,11 @@ pub(crate) fn state_copy(op: &'static str, name: &str, src: &Tensor, like: &Tens
 }
 
 /// Splits "3.exp_avg" into (3, "exp_avg"), checking the index against `n` parameters.
-pub(crate) fn parse_state_name<'a>(op: &'static str, name: &'a str, n: usize) -> Result<(usize, &'a str)> {
+pub(crate) fn parse_state_name<'a>(
+    op: &'static str,
+    name: &'a str,
+    n: usize,
+) -> Result<(usize, &'a str)> {
     let bad = || Error::Checkpoint(format!("{op} state has unexpected entry {name}"));
     let (i, field) = name.split_once('.').ok_or_else(bad)?;
     let i: usize = i.parse().map_err(|_| bad())?;

@@ -144,7 +144,10 @@ impl Optimizer for Sgd {
         self.buffers
             .iter()
             .enumerate()
-            .filter_map(|(i, b)| b.as_ref().map(|b| (format!("{i}.momentum_buffer"), b.clone())))
+            .filter_map(|(i, b)| {
+                b.as_ref()
+                    .map(|b| (format!("{i}.momentum_buffer"), b.clone()))
+            })
             .collect()
     }
 
@@ -153,7 +156,9 @@ impl Optimizer for Sgd {
         for (name, t) in state {
             let (i, field) = parse_state_name("sgd", name, self.params.len())?;
             if field != "momentum_buffer" {
-                return Err(Error::Checkpoint(format!("sgd state has unexpected entry {name}")));
+                return Err(Error::Checkpoint(format!(
+                    "sgd state has unexpected entry {name}"
+                )));
             }
             buffers[i] = Some(state_copy("sgd", name, t, &self.params[i])?);
         }
