@@ -125,9 +125,7 @@ pub fn save_checkpoint(
 
 /// Reads a safetensors file: its tensors (in file order) and string metadata.
 /// Truncated or corrupt files and unsupported dtypes are errors naming the path.
-pub fn load_checkpoint(
-    path: impl AsRef<Path>,
-) -> Result<(NamedTensors, HashMap<String, String>)> {
+pub fn load_checkpoint(path: impl AsRef<Path>) -> Result<(NamedTensors, HashMap<String, String>)> {
     let path = path.as_ref();
     let buffer = std::fs::read(path).map_err(|e| io_err(path, e))?;
     let corrupt = |e: safetensors::SafeTensorError| {
