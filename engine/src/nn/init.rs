@@ -1,0 +1,63 @@
+//! Parameter initialisation matching PyTorch's defaults, drawn from a caller's [`Rng`].
+//!
+//! Linear and Conv2d use `kaiming_uniform_(a = sqrt(5))` for the weight, which works out
+//! to `U(-1/sqrt(fan_in), 1/sqrt(fan_in))`, and the same bound for the bias.
+
+use crate::device::{CpuStorage, Storage};
+use crate::dtype::DType;
+use crate::error::Result;
+use crate::rng::Rng;
+use crate::shape::Shape;
+use crate::tensor::Tensor;
+
+/// `fan_in` of a weight shaped `(out, in, k...)`: `in * prod(k)` (PyTorch's rule).
+pub fn fan_in(shape: &[usize]) -> usize {
+    shape.iter().skip(1).product::<usize>().max(1)
+}
+
+/// A leaf F32 parameter with values from `U(-bound, bound)`.
+pub fn uniform(shape: &[usize], bound: f64, rng: &mut Rng) -> Tensor {
+    let n: usize = shape.iter().product();
+    let values: Vec<f32> = (0..n)
+        .map(|_| (-bound + 2.0 * bound * rng.uniform()) as f32)
+        .collect();
+    parameter(values, shape)
+}
+
+/// `torch.nn.init.kaiming_uniform_(w, a)` with `mode='fan_in'`, leaky-ReLU gain.
+pub fn kaiming_uniform(shape: &[usize], a: f64, rng: &mut Rng) -> Tensor {
+    let gain = (2.0 / (1.0 + a * a)).sqrt();
+    let bound = 3f64.sqrt() * gain / (fan_in(shape) as f64).sqrt();
+    uniform(shape, bound, rng)
+}
+
+/// A leaf F32 parameter filled with `value`.
+pub fn constant(shape: &[usize], value: f32) -> Tensor {
+    parameter(vec![value; shape.iter().product()], shape)
+}
+
+/// A non-trainable F32 buffer filled with `value`.
+pub(crate) fn buffer(shape: &[usize], value: f32) -> Tensor {
+    let n = shape.iter().product();
+    Tensor::from_storage(
+        Storage::Cpu(CpuStorage::F32(vec![value; n])),
+        Shape::new(shape.to_vec()),
+    )
+}
+
+fn parameter(values: Vec<f32>, shape: &[usize]) -> Tensor {
+    Tensor::from_storage(
+        Storage::Cpu(CpuStorage::F32(values)),
+        Shape::new(shape.to_vec()),
+    )
+    .requires_grad_(true)
+}
+
+/// `t` converted to `dtype` as a fresh tensor with the same `requires_grad`.
+pub(crate) fn convert(t: &Tensor, dtype: DType) -> Result<Tensor> {
+    if t.dtype() == dtype {
+        return Ok(t.clone());
+    }
+    let out = t.detach().to_dtype(dtype)?;
+    Ok(out.requires_grad_(t.requires_grad()))
+}

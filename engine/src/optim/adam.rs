@@ -1,0 +1,225 @@
+//! Adam (`torch.optim.Adam`, L2 weight decay added to the gradient) and AdamW
+//! (`torch.optim.AdamW`, decoupled decay `p -= lr * wd * p` first), one implementation:
+//!
+//! ```text
+//! t += 1;  g = g + wd * p (Adam)  |  p = p * (1 - lr * wd) (AdamW)
+//! m = b1 * m + (1 - b1) * g;   v = b2 * v + (1 - b2) * g^2
+//! p = p - lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
+//! ```
+
+use super::{parse_state_name, state_copy, update_in_place, zeros_like, FusedUpdate, Optimizer};
+use crate::dtype::{DType, Float};
+use crate::error::{Error, Result};
+use crate::tensor::Tensor;
+
+/// Adam or AdamW (see [`AdamW::new`]); state per parameter: step, exp_avg, exp_avg_sq.
+pub struct Adam {
+    params: Vec<Tensor>,
+    lr: f64,
+    betas: (f64, f64),
+    eps: f64,
+    weight_decay: f64,
+    decoupled: bool,
+    steps: Vec<u64>,
+    moments: Vec<Option<(Tensor, Tensor)>>,
+}
+
+/// `torch.optim.AdamW`: an [`Adam`] with decoupled weight decay, default 0.01.
+pub struct AdamW;
+
+impl AdamW {
+    #[allow(clippy::new_ret_no_self)]
+    pub fn new(params: Vec<Tensor>, lr: f64) -> Adam {
+        Adam::new(params, lr).decoupled(true).weight_decay(0.01)
+    }
+}
+
+impl Adam {
+    /// betas (0.9, 0.999), eps 1e-8, no weight decay.
+    pub fn new(params: Vec<Tensor>, lr: f64) -> Adam {
+        let n = params.len();
+        Adam {
+            params,
+            lr,
+            betas: (0.9, 0.999),
+            eps: 1e-8,
+            weight_decay: 0.0,
+            decoupled: false,
+            steps: vec![0; n],
+            moments: vec![None; n],
+        }
+    }
+    pub fn betas(mut self, b1: f64, b2: f64) -> Adam {
+        self.betas = (b1, b2);
+        self
+    }
+    pub fn eps(mut self, e: f64) -> Adam {
+        self.eps = e;
+        self
+    }
+    pub fn weight_decay(mut self, wd: f64) -> Adam {
+        self.weight_decay = wd;
+        self
+    }
+    /// Decoupled (AdamW) instead of L2 (Adam) weight decay.
+    pub fn decoupled(mut self, on: bool) -> Adam {
+        self.decoupled = on;
+        self
+    }
+    pub fn is_decoupled(&self) -> bool {
+        self.decoupled
+    }
+    pub fn params(&self) -> &[Tensor] {
+        &self.params
+    }
+    fn name(&self) -> &'static str {
+        if self.decoupled {
+            "adamw"
+        } else {
+            "adam"
+        }
+    }
+}
+
+/// Per-step coefficients, computed in f64 like PyTorch's Python scalars.
+struct AdamKernel {
+    l2: f64,
+    shrink: f64,
+    b1: f64,
+    b2: f64,
+    step_size: f64,
+    bc2_sqrt: f64,
+    eps: f64,
+}
+
+impl FusedUpdate for AdamKernel {
+    fn apply<F: Float>(&self, p: &mut [F], g: &[F], m: &mut [F], v: &mut [F]) {
+        let c = |x: f64| F::from_f64(x);
+        let (l2, shrink, b1, b2) = (c(self.l2), c(self.shrink), c(self.b1), c(self.b2));
+        let (one_b1, one_b2) = (c(1.0 - self.b1), c(1.0 - self.b2));
+        let (step_size, bc2_sqrt, eps) = (c(self.step_size), c(self.bc2_sqrt), c(self.eps));
+        for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
+            let g = g + l2 * *p;
+            *p *= shrink;
+            *m = b1 * *m + one_b1 * g;
+            *v = b2 * *v + one_b2 * g * g;
+            *p -= step_size * *m / (v.sqrt() / bc2_sqrt + eps);
+        }
+    }
+}
+
+impl Optimizer for Adam {
+    fn step(&mut self) -> Result<()> {
+        let (b1, b2) = self.betas;
+        if !(0.0..1.0).contains(&b1) || !(0.0..1.0).contains(&b2) {
+            return Err(Error::argument(
+                self.name(),
+                format!("betas must be in [0, 1), got ({b1}, {b2})"),
+            ));
+        }
+        for i in 0..self.params.len() {
+            let param = &self.params[i];
+            let Some(grad) = param.grad() else { continue };
+            if self.moments[i].is_none() {
+                self.moments[i] = Some((zeros_like(param)?, zeros_like(param)?));
+            }
+            self.steps[i] += 1;
+            let t = self.steps[i] as i32;
+            let (l2, shrink) = if self.decoupled {
+                (0.0, 1.0 - self.lr * self.weight_decay)
+            } else {
+                (self.weight_decay, 1.0)
+            };
+            let k = AdamKernel {
+                l2,
+                shrink,
+                b1,
+                b2,
+                step_size: self.lr / (1.0 - b1.powi(t)),
+                bc2_sqrt: (1.0 - b2.powi(t)).sqrt(),
+                eps: self.eps,
+            };
+            let (m, v) = self.moments[i].as_ref().expect("moments just created");
+            update_in_place(self.name(), param, &grad, &[m, v], &k)?;
+        }
+        Ok(())
+    }
+
+    fn zero_grad(&mut self) {
+        for p in &self.params {
+            p.zero_grad();
+        }
+    }
+
+    fn lr(&self) -> f64 {
+        self.lr
+    }
+
+    fn set_lr(&mut self, lr: f64) {
+        self.lr = lr;
+    }
+
+    /// Sets beta1.
+    fn set_momentum(&mut self, momentum: f64) {
+        self.betas.0 = momentum;
+    }
+
+    fn state(&self) -> Vec<(String, Tensor)> {
+        let mut out = Vec::new();
+        for (i, mv) in self.moments.iter().enumerate() {
+            let Some((m, v)) = mv else { continue };
+            let step =
+                Tensor::scalar(self.steps[i] as f64, DType::F64, m.device()).expect("a CPU scalar");
+            out.push((format!("{i}.step"), step));
+            out.push((format!("{i}.exp_avg"), m.clone()));
+            out.push((format!("{i}.exp_avg_sq"), v.clone()));
+        }
+        out
+    }
+
+    fn load_state(&mut self, state: &[(String, Tensor)]) -> Result<()> {
+        let n = self.params.len();
+        let op = self.name();
+        let (mut steps, mut ms, mut vs) = (vec![None; n], vec![None; n], vec![None; n]);
+        for (name, t) in state {
+            let (i, field) = parse_state_name(op, name, n)?;
+            match field {
+                "step" => {
+                    let s = t.item()?;
+                    if s < 0.0 || s.fract() != 0.0 {
+                        return Err(Error::Checkpoint(format!(
+                            "{op} state {name} = {s} is not a step count"
+                        )));
+                    }
+                    steps[i] = Some(s as u64);
+                }
+                "exp_avg" => ms[i] = Some(state_copy(op, name, t, &self.params[i])?),
+                "exp_avg_sq" => vs[i] = Some(state_copy(op, name, t, &self.params[i])?),
+                _ => {
+                    return Err(Error::Checkpoint(format!(
+                        "{op} state has unexpected entry {name}"
+                    )))
+                }
+            }
+        }
+        let mut moments = vec![None; n];
+        let mut counts = vec![0; n];
+        for i in 0..n {
+            match (steps[i], ms[i].take(), vs[i].take()) {
+                (Some(s), Some(m), Some(v)) => {
+                    counts[i] = s;
+                    moments[i] = Some((m, v));
+                }
+                (None, None, None) => {}
+                _ => {
+                    return Err(Error::Checkpoint(format!(
+                        "{op} state for parameter {i} needs step, exp_avg and exp_avg_sq together"
+                    )))
+                }
+            }
+        }
+        self.steps = counts;
+        self.moments = moments;
+        Ok(())
+    }
+}

@@ -1,0 +1,168 @@
+//! Optimizers (`torch.optim` update rules) and learning-rate schedules.
+//!
+//! Updates run in place on each parameter's storage: one fused loop per parameter over
+//! its (param, grad, state...) slices, split into fixed chunks across rayon (elementwise,
+//! so results do not depend on the thread count). Parameters without a gradient are skipped.
+
+mod adam;
+mod schedule;
+mod sgd;
+
+pub use adam::{Adam, AdamW};
+pub use schedule::{ConstantLr, CosineAnnealing, LrSchedule, OneCycle, StepLr};
+pub use sgd::Sgd;
+
+use rayon::prelude::*;
+
+use crate::device::{CpuStorage, Storage};
+use crate::dtype::Float;
+use crate::error::{Error, Result};
+use crate::tensor::Tensor;
+
+/// A parameter-updating rule (`torch.optim.Optimizer`).
+pub trait Optimizer {
+    /// Applies one update from the parameters' current gradients.
+    fn step(&mut self) -> Result<()>;
+    /// Clears every parameter's gradient (PyTorch's `set_to_none=True`).
+    fn zero_grad(&mut self);
+    fn lr(&self) -> f64;
+    fn set_lr(&mut self, lr: f64);
+    /// SGD's momentum or Adam's beta1 (what `OneCycle` cycles); a no-op where meaningless.
+    fn set_momentum(&mut self, momentum: f64) {
+        let _ = momentum;
+    }
+    /// Per-parameter state by name ("{index}.exp_avg", "{index}.step", ...), for checkpoints.
+    fn state(&self) -> Vec<(String, Tensor)>;
+    /// Restores [`Optimizer::state`] output, checking names and shapes against the parameters.
+    fn load_state(&mut self, state: &[(String, Tensor)]) -> Result<()>;
+}
+
+/// Elements per rayon task: big enough to amortize scheduling, small enough to split
+/// the 400k-element fc weight across cores.
+const CHUNK: usize = 1 << 14;
+
+/// A per-element update over a chunk: `p` the parameter, `g` its gradient, `s0`/`s1`
+/// optimizer state (empty slices when the optimizer keeps fewer).
+pub(crate) trait FusedUpdate: Sync {
+    fn apply<F: Float>(&self, p: &mut [F], g: &[F], s0: &mut [F], s1: &mut [F]);
+}
+
+/// Runs `k` over `param` with `grad` and up to two state tensors, in place.
+pub(crate) fn update_in_place<K: FusedUpdate>(
+    op: &'static str,
+    param: &Tensor,
+    grad: &Tensor,
+    state: &[&Tensor],
+    k: &K,
+) -> Result<()> {
+    if !param.is_contiguous() {
+        return Err(Error::argument(op, "parameters must be contiguous"));
+    }
+    if grad.shape() != param.shape() {
+        return Err(Error::shape(
+            op,
+            format!(
+                "gradient {:?} for parameter {:?}",
+                grad.shape(),
+                param.shape()
+            ),
+        ));
+    }
+    // A private dense copy when the gradient is strided or aliases the parameter
+    // (reading it while holding the parameter's write lock would deadlock).
+    let grad = if !grad.is_contiguous() || grad.same_storage(param) {
+        Tensor::from_vec(grad.to_vec::<f64>()?, grad.shape())?.to_dtype(grad.dtype())?
+    } else {
+        grad.clone()
+    };
+    let (pr, gr) = (param.dense_range(), grad.dense_range());
+    let srs: Vec<_> = state.iter().map(|s| s.dense_range()).collect();
+    let mut pw = param.write_storage();
+    let gs = grad.read_storage();
+    let mut sw: Vec<_> = state.iter().map(|s| s.write_storage()).collect();
+    match (&mut *pw, &*gs) {
+        (Storage::Cpu(CpuStorage::F32(p)), Storage::Cpu(g)) => {
+            run::<f32, K>(op, &mut p[pr], g, gr, &mut sw, &srs, k)
+        }
+        (Storage::Cpu(CpuStorage::F64(p)), Storage::Cpu(g)) => {
+            run::<f64, K>(op, &mut p[pr], g, gr, &mut sw, &srs, k)
+        }
+    }
+}
+
+fn run<F: Float, K: FusedUpdate>(
+    op: &'static str,
+    p: &mut [F],
+    g: &CpuStorage,
+    gr: std::ops::Range<usize>,
+    sw: &mut [std::sync::RwLockWriteGuard<'_, Storage>],
+    srs: &[std::ops::Range<usize>],
+    k: &K,
+) -> Result<()> {
+    let dtype_err = || Error::dtype(op, format!("gradient or state is not {}", F::DTYPE));
+    let g = &F::slice(g).ok_or_else(dtype_err)?[gr];
+    let mut states: Vec<&mut [F]> = Vec::with_capacity(2);
+    for (s, r) in sw.iter_mut().zip(srs) {
+        let Storage::Cpu(cpu) = &mut **s;
+        states.push(&mut F::slice_mut(cpu).ok_or_else(dtype_err)?[r.clone()]);
+    }
+    let chunks = p.par_chunks_mut(CHUNK).zip(g.par_chunks(CHUNK));
+    match states.as_mut_slice() {
+        [] => chunks.for_each(|(p, g)| k.apply(p, g, &mut [], &mut [])),
+        [s0] => chunks
+            .zip(s0.par_chunks_mut(CHUNK))
+            .for_each(|((p, g), s0)| k.apply(p, g, s0, &mut [])),
+        [s0, s1] => chunks
+            .zip(s0.par_chunks_mut(CHUNK))
+            .zip(s1.par_chunks_mut(CHUNK))
+            .for_each(|(((p, g), s0), s1)| k.apply(p, g, s0, s1)),
+        _ => {
+            return Err(Error::argument(
+                op,
+                "at most two state tensors per parameter",
+            ))
+        }
+    }
+    Ok(())
+}
+
+/// A zeroed contiguous tensor shaped and typed like `param`, outside autograd.
+pub(crate) fn zeros_like(param: &Tensor) -> Result<Tensor> {
+    Tensor::zeros(param.shape(), param.dtype(), param.device())
+}
+
+/// A private copy of `src` with `like`'s dtype, after checking its shape.
+pub(crate) fn state_copy(
+    op: &'static str,
+    name: &str,
+    src: &Tensor,
+    like: &Tensor,
+) -> Result<Tensor> {
+    if src.shape() != like.shape() {
+        return Err(Error::Checkpoint(format!(
+            "{op} state {name} has shape {:?} but the parameter has {:?}",
+            src.dims(),
+            like.dims()
+        )));
+    }
+    let out = zeros_like(like)?;
+    out.assign(src)?;
+    Ok(out)
+}
+
+/// Splits "3.exp_avg" into (3, "exp_avg"), checking the index against `n` parameters.
+pub(crate) fn parse_state_name<'a>(
+    op: &'static str,
+    name: &'a str,
+    n: usize,
+) -> Result<(usize, &'a str)> {
+    let bad = || Error::Checkpoint(format!("{op} state has unexpected entry {name}"));
+    let (i, field) = name.split_once('.').ok_or_else(bad)?;
+    let i: usize = i.parse().map_err(|_| bad())?;
+    if i >= n {
+        return Err(Error::Checkpoint(format!(
+            "{op} state entry {name} names parameter {i}, but the optimizer has {n}"
+        )));
+    }
+    Ok((i, field))
+}

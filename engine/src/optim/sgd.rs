@@ -1,0 +1,168 @@
+//! Stochastic gradient descent with momentum, Nesterov, dampening and L2 weight decay,
+//! following `torch.optim.SGD` exactly:
+//!
+//! ```text
+//! d = g + wd * p
+//! buf = d                                  (first step)
+//! buf = momentum * buf + (1 - dampening) * d   (later steps)
+//! d = nesterov ? d + momentum * buf : buf  (when momentum != 0)
+//! p = p - lr * d
+//! ```
+
+use super::{parse_state_name, state_copy, update_in_place, zeros_like, FusedUpdate, Optimizer};
+use crate::dtype::Float;
+use crate::error::{Error, Result};
+use crate::tensor::Tensor;
+
+/// `torch.optim.SGD`.
+pub struct Sgd {
+    params: Vec<Tensor>,
+    lr: f64,
+    momentum: f64,
+    dampening: f64,
+    weight_decay: f64,
+    nesterov: bool,
+    buffers: Vec<Option<Tensor>>,
+}
+
+impl Sgd {
+    pub fn new(params: Vec<Tensor>, lr: f64) -> Sgd {
+        let n = params.len();
+        Sgd {
+            params,
+            lr,
+            momentum: 0.0,
+            dampening: 0.0,
+            weight_decay: 0.0,
+            nesterov: false,
+            buffers: vec![None; n],
+        }
+    }
+    pub fn momentum(mut self, m: f64) -> Sgd {
+        self.momentum = m;
+        self
+    }
+    pub fn nesterov(mut self, on: bool) -> Sgd {
+        self.nesterov = on;
+        self
+    }
+    pub fn weight_decay(mut self, wd: f64) -> Sgd {
+        self.weight_decay = wd;
+        self
+    }
+    pub fn dampening(mut self, d: f64) -> Sgd {
+        self.dampening = d;
+        self
+    }
+    pub fn params(&self) -> &[Tensor] {
+        &self.params
+    }
+}
+
+struct SgdKernel {
+    lr: f64,
+    momentum: f64,
+    dampening: f64,
+    weight_decay: f64,
+    nesterov: bool,
+    /// The momentum buffer is new: it takes `d` as is (PyTorch's `clone(d_p)`).
+    first: bool,
+}
+
+impl FusedUpdate for SgdKernel {
+    fn apply<F: Float>(&self, p: &mut [F], g: &[F], buf: &mut [F], _: &mut [F]) {
+        let (lr, wd) = (F::from_f64(self.lr), F::from_f64(self.weight_decay));
+        let m = F::from_f64(self.momentum);
+        let keep = F::from_f64(1.0 - self.dampening);
+        if buf.is_empty() {
+            for (p, &g) in p.iter_mut().zip(g) {
+                let d = g + wd * *p;
+                *p -= lr * d;
+            }
+            return;
+        }
+        for ((p, &g), b) in p.iter_mut().zip(g).zip(buf.iter_mut()) {
+            let d = g + wd * *p;
+            *b = if self.first { d } else { m * *b + keep * d };
+            let step = if self.nesterov { d + m * *b } else { *b };
+            *p -= lr * step;
+        }
+    }
+}
+
+impl Optimizer for Sgd {
+    fn step(&mut self) -> Result<()> {
+        if self.nesterov && (self.momentum <= 0.0 || self.dampening != 0.0) {
+            return Err(Error::argument(
+                "sgd",
+                "nesterov momentum requires a momentum > 0 and zero dampening",
+            ));
+        }
+        for (param, buf) in self.params.iter().zip(self.buffers.iter_mut()) {
+            let Some(grad) = param.grad() else { continue };
+            let mut k = SgdKernel {
+                lr: self.lr,
+                momentum: self.momentum,
+                dampening: self.dampening,
+                weight_decay: self.weight_decay,
+                nesterov: self.nesterov,
+                first: false,
+            };
+            if self.momentum == 0.0 {
+                update_in_place("sgd", param, &grad, &[], &k)?;
+                continue;
+            }
+            if buf.is_none() {
+                *buf = Some(zeros_like(param)?);
+                k.first = true;
+            }
+            let b = buf.as_ref().expect("momentum buffer just created");
+            update_in_place("sgd", param, &grad, &[b], &k)?;
+        }
+        Ok(())
+    }
+
+    fn zero_grad(&mut self) {
+        for p in &self.params {
+            p.zero_grad();
+        }
+    }
+
+    fn lr(&self) -> f64 {
+        self.lr
+    }
+
+    fn set_lr(&mut self, lr: f64) {
+        self.lr = lr;
+    }
+
+    fn set_momentum(&mut self, momentum: f64) {
+        self.momentum = momentum;
+    }
+
+    fn state(&self) -> Vec<(String, Tensor)> {
+        self.buffers
+            .iter()
+            .enumerate()
+            .filter_map(|(i, b)| {
+                b.as_ref()
+                    .map(|b| (format!("{i}.momentum_buffer"), b.clone()))
+            })
+            .collect()
+    }
+
+    fn load_state(&mut self, state: &[(String, Tensor)]) -> Result<()> {
+        let mut buffers = vec![None; self.params.len()];
+        for (name, t) in state {
+            let (i, field) = parse_state_name("sgd", name, self.params.len())?;
+            if field != "momentum_buffer" {
+                return Err(Error::Checkpoint(format!(
+                    "sgd state has unexpected entry {name}"
+                )));
+            }
+            buffers[i] = Some(state_copy("sgd", name, t, &self.params[i])?);
+        }
+        self.buffers = buffers;
+        Ok(())
+    }
+}
