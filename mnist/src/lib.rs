@@ -1,11 +1,15 @@
 //! MNIST data, model zoo and training.
 
 pub mod augment;
+pub mod config;
 pub mod data;
 pub mod dataset;
 pub mod download;
 pub mod fs_atomic;
 pub mod idx;
 pub mod image_io;
+pub mod models;
 pub mod report;
 pub mod rng;
+pub mod run_dir;
+pub mod train;

@@ -1,0 +1,162 @@
+//! Command-line arguments. Training flags are all optional so that a `--config` file can
+//! supply them; a flag given on the command line always wins.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use mnist::config::{OptimizerKind, SchedulerKind, TrainConfig};
+use mnist::models::ModelKind;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "mnist",
+    version,
+    about = "Train, evaluate and use MNIST models on the engine"
+)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// `train` is the default command.
+    #[command(flatten)]
+    pub train: TrainArgs,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Train a model and write a run folder (the default).
+    Train(TrainArgs),
+    /// Evaluate a checkpoint on the test set.
+    Eval(EvalArgs),
+    /// Classify one digit image (PNG or PGM).
+    Predict(PredictArgs),
+}
+
+#[derive(Args, Debug, Default)]
+pub struct TrainArgs {
+    /// Hyperparameters from a TOML or JSON file (flags override it).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Continue an interrupted run from RUN_DIR/checkpoints/last.safetensors.
+    #[arg(long, value_name = "RUN_DIR")]
+    pub resume: Option<PathBuf>,
+    /// auto, cpu, cuda, cuda:N or cuda-sim.
+    #[arg(long)]
+    pub device: Option<String>,
+    #[arg(long, value_parser = parse_model)]
+    pub model: Option<ModelKind>,
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    #[arg(long)]
+    pub lr: Option<f64>,
+    #[arg(long, value_enum)]
+    pub optimizer: Option<OptimizerKind>,
+    /// SGD momentum.
+    #[arg(long)]
+    pub momentum: Option<f64>,
+    #[arg(long)]
+    pub weight_decay: Option<f64>,
+    #[arg(long, value_enum)]
+    pub scheduler: Option<SchedulerKind>,
+    #[arg(long)]
+    pub label_smoothing: Option<f64>,
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Random rotation and translation of training images.
+    #[arg(long)]
+    pub augment: bool,
+    /// Training images held out for validation.
+    #[arg(long)]
+    pub val_split: Option<usize>,
+    /// Early stopping: epochs without a lower validation loss.
+    #[arg(long)]
+    pub patience: Option<usize>,
+    /// Train on the first N training images only.
+    #[arg(long)]
+    pub train_limit: Option<usize>,
+    /// Where the MNIST files are (default: $MNIST_DIR, else data/mnist); missing files are downloaded.
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Parent folder of run folders.
+    #[arg(long)]
+    pub out_dir: Option<PathBuf>,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// No progress bars or per-epoch lines.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct EvalArgs {
+    #[arg(long, value_name = "FILE")]
+    pub checkpoint: PathBuf,
+    /// Architecture of the checkpoint (default: read from the checkpoint).
+    #[arg(long, value_parser = parse_model)]
+    pub model: Option<ModelKind>,
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    #[arg(long, default_value = "auto")]
+    pub device: String,
+    #[arg(long, default_value_t = 1000)]
+    pub batch_size: usize,
+}
+
+#[derive(Args, Debug)]
+pub struct PredictArgs {
+    /// A digit image, PNG or PGM, any size (white digit on black, or black on white).
+    pub image: PathBuf,
+    #[arg(long, value_name = "FILE")]
+    pub checkpoint: PathBuf,
+    #[arg(long, value_parser = parse_model)]
+    pub model: Option<ModelKind>,
+    #[arg(long, default_value = "auto")]
+    pub device: String,
+}
+
+fn parse_model(s: &str) -> Result<ModelKind, String> {
+    s.parse()
+}
+
+impl TrainArgs {
+    /// The config file's values (or the defaults) with every given flag applied on top.
+    pub fn to_config(&self) -> Result<TrainConfig, String> {
+        let mut c = match &self.config {
+            Some(path) => TrainConfig::from_file(path)?,
+            None => TrainConfig::default(),
+        };
+        macro_rules! take {
+            ($($field:ident),*) => { $(if let Some(v) = &self.$field { c.$field = v.clone(); })* };
+        }
+        take!(
+            device,
+            model,
+            epochs,
+            batch_size,
+            lr,
+            optimizer,
+            momentum,
+            weight_decay,
+            scheduler,
+            label_smoothing,
+            seed,
+            val_split,
+            out_dir
+        );
+        if self.patience.is_some() {
+            c.patience = self.patience;
+        }
+        if self.train_limit.is_some() {
+            c.train_limit = self.train_limit;
+        }
+        if self.data_dir.is_some() {
+            c.data_dir = self.data_dir.clone();
+        }
+        c.augment |= self.augment;
+        c.validate()?;
+        Ok(c)
+    }
+}

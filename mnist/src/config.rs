@@ -1,0 +1,141 @@
+//! Training configuration: every hyperparameter of a run, with PyTorch-script defaults,
+//! loadable from a TOML or JSON file and recorded in the run folder as config.json.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::models::ModelKind;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum OptimizerKind {
+    Sgd,
+    Adam,
+    Adamw,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum SchedulerKind {
+    /// Constant learning rate.
+    None,
+    /// Multiply by 0.1 every `max(1, epochs / 3)` epochs.
+    Step,
+    /// Cosine annealing to 0 over the run, stepped per batch.
+    Cosine,
+    /// One-cycle: warm up to `lr` over 30% of the batches, then anneal (per batch).
+    Onecycle,
+}
+
+/// Everything that defines a training run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrainConfig {
+    pub model: ModelKind,
+    /// `auto`, `cpu`, `cuda` or `cuda:N`.
+    pub device: String,
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub lr: f64,
+    pub optimizer: OptimizerKind,
+    /// SGD momentum (ignored by Adam/AdamW).
+    pub momentum: f64,
+    pub weight_decay: f64,
+    pub scheduler: SchedulerKind,
+    pub label_smoothing: f64,
+    pub seed: u64,
+    /// Random rotation (±10°) and translation (±2 px) of training images.
+    pub augment: bool,
+    /// Training images held out for validation (model selection, early stopping).
+    pub val_split: usize,
+    /// Stop after this many epochs without a lower validation loss.
+    pub patience: Option<usize>,
+    /// Use only the first N training images (quick experiments and tests).
+    pub train_limit: Option<usize>,
+    pub data_dir: Option<PathBuf>,
+    pub out_dir: PathBuf,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            model: ModelKind::Cnn,
+            device: "auto".into(),
+            epochs: 3,
+            batch_size: 64,
+            lr: 1e-3,
+            optimizer: OptimizerKind::Adam,
+            momentum: 0.9,
+            weight_decay: 0.0,
+            scheduler: SchedulerKind::None,
+            label_smoothing: 0.0,
+            seed: 42,
+            augment: false,
+            val_split: 5_000,
+            patience: None,
+            train_limit: None,
+            data_dir: None,
+            out_dir: PathBuf::from("runs"),
+        }
+    }
+}
+
+impl TrainConfig {
+    /// Reads a TOML (`.toml`) or JSON (any other extension) config file.
+    pub fn from_file(path: &Path) -> Result<TrainConfig, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("{}: cannot read config: {e}", path.display()))?;
+        let parsed = if path.extension().is_some_and(|e| e == "toml") {
+            toml::from_str(&text).map_err(|e| e.message().to_string())
+        } else {
+            serde_json::from_str(&text).map_err(|e| e.to_string())
+        };
+        parsed.map_err(|e| format!("{}: invalid config: {e}", path.display()))
+    }
+
+    /// Rejects values no run can use, naming the setting.
+    pub fn validate(&self) -> Result<(), String> {
+        let bad = |name: &str, why: &str| Err(format!("invalid {name}: {why}"));
+        if self.epochs == 0 {
+            return bad("epochs", "must be at least 1");
+        }
+        if self.batch_size == 0 {
+            return bad("batch size", "must be at least 1");
+        }
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            return bad(
+                "learning rate",
+                &format!("{} is not a positive number", self.lr),
+            );
+        }
+        if !(0.0..1.0).contains(&self.momentum) {
+            return bad("momentum", &format!("{} is outside [0, 1)", self.momentum));
+        }
+        if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
+            return bad(
+                "weight decay",
+                &format!("{} is negative or not finite", self.weight_decay),
+            );
+        }
+        if !(0.0..1.0).contains(&self.label_smoothing) {
+            return bad(
+                "label smoothing",
+                &format!("{} is outside [0, 1)", self.label_smoothing),
+            );
+        }
+        if self.val_split >= 60_000 {
+            return bad(
+                "validation split",
+                &format!("{} leaves no training images", self.val_split),
+            );
+        }
+        if self.patience == Some(0) {
+            return bad("patience", "must be at least 1");
+        }
+        if self.train_limit == Some(0) {
+            return bad("train limit", "must be at least 1");
+        }
+        Ok(())
+    }
+}

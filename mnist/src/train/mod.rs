@@ -1,0 +1,15 @@
+//! Training: one epoch of SGD steps, evaluation, and the whole run (run folder,
+//! checkpoints, early stopping, resume, final test of the best checkpoint).
+
+mod epoch;
+mod error;
+mod run;
+mod schedule;
+mod state;
+
+pub use epoch::{evaluate, train_epoch, EpochResult, EvalResult};
+pub(crate) use error::io_err;
+pub use error::TrainError;
+pub use run::{train, RunOptions, RunOutcome};
+pub use schedule::LrPlan;
+pub use state::{load_model_checkpoint, resolve_device};

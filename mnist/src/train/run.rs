@@ -1,0 +1,272 @@
+//! A whole training run: data split, model, optimizer, epochs with validation, checkpoints,
+//! early stopping, then the final test of the reloaded best checkpoint and the report.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+
+use engine::nn::{Module, Sequential};
+use engine::optim::{Adam, AdamW, Optimizer, Sgd};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::epoch::{evaluate, train_epoch};
+use super::schedule::LrPlan;
+use super::state::{load_state, resolve_device, save_state, Progress};
+use super::TrainError;
+use crate::augment::Augment;
+use crate::config::{OptimizerKind, TrainConfig};
+use crate::data::Mnist;
+use crate::dataset::{split_train_val, Loader};
+use crate::report::EpochMetrics;
+use crate::run_dir::RunDir;
+
+/// How the run talks to the user and the outside world.
+pub struct RunOptions<'a> {
+    /// No progress bars or per-epoch lines.
+    pub quiet: bool,
+    /// Set by Ctrl-C: stop after the current batch, saving `last`.
+    pub stop: &'a AtomicBool,
+    /// Continue the run in this folder from its `last` checkpoint.
+    pub resume: Option<PathBuf>,
+}
+
+/// What a finished run produced.
+#[derive(Clone, Debug)]
+pub struct RunOutcome {
+    pub dir: PathBuf,
+    pub metrics: Vec<EpochMetrics>,
+    pub best_epoch: usize,
+    pub test_loss: f64,
+    pub test_accuracy: f64,
+    pub per_class_accuracy: [f64; 10],
+    pub stopped_early: bool,
+    pub interrupted: bool,
+}
+
+/// Trains `config.model` on `data`, writing everything into a run folder.
+pub fn train(
+    config: &TrainConfig,
+    data: &Mnist,
+    opts: RunOptions,
+) -> Result<RunOutcome, TrainError> {
+    config.validate().map_err(TrainError::Config)?;
+    let device = resolve_device(&config.device)?;
+    let (mut train_set, val_set) = split_train_val(&data.train, config.val_split, config.seed);
+    if let Some(n) = config.train_limit {
+        train_set = train_set.take(n);
+    }
+    let mut model = config.model.build(config.seed);
+    let mut optimizer = build_optimizer(config, &model);
+    let augment = config.augment.then(|| Augment::new(10.0, 2.0));
+    let loader = Loader::new(&train_set, config.batch_size)
+        .shuffle(true)
+        .seed(config.seed)
+        .augment(augment);
+    let plan = LrPlan::new(config, loader.num_batches());
+
+    let (run, mut metrics, mut progress) = match &opts.resume {
+        Some(dir) => {
+            let run = RunDir::open(dir)?;
+            let progress = load_state(&run.last_checkpoint(), &model, Some(optimizer.as_mut()))?;
+            let mut metrics = run.read_metrics()?;
+            metrics.truncate(progress.epochs_done);
+            (run, metrics, progress)
+        }
+        None => {
+            let run = RunDir::create(&config.out_dir, config.model)?;
+            run.write_config(config, &device.to_string())?;
+            (run, Vec::new(), Progress::default())
+        }
+    };
+    if !opts.quiet {
+        print_summary(config, &model, &train_set.len(), &val_set.len(), &run.path);
+    }
+
+    let mut stopped_early = false;
+    let mut interrupted = false;
+    for epoch in progress.epochs_done..config.epochs {
+        let bar = progress_bar(opts.quiet, loader.num_batches(), epoch, config.epochs);
+        let result = train_epoch(
+            &mut model,
+            optimizer.as_mut(),
+            &loader,
+            epoch,
+            &plan,
+            config.label_smoothing,
+            &bar,
+            opts.stop,
+        )?;
+        bar.finish_and_clear();
+        if result.interrupted {
+            // Keep the finished epochs' progress; the partial epoch is redone on resume.
+            save_state(
+                &run.last_checkpoint(),
+                config.model,
+                &model,
+                Some(optimizer.as_ref()),
+                &progress,
+            )?;
+            interrupted = true;
+            break;
+        }
+        let val = (!val_set.is_empty())
+            .then(|| evaluate(&mut model, &val_set, 1000))
+            .transpose()?;
+        let row = EpochMetrics {
+            epoch: epoch + 1,
+            train_loss: result.loss as f32,
+            train_acc: result.accuracy as f32,
+            val_loss: val.as_ref().map(|v| v.loss as f32),
+            val_acc: val.as_ref().map(|v| v.accuracy as f32),
+            lr: optimizer.lr() as f32,
+            seconds: result.seconds as f32,
+        };
+        if !opts.quiet {
+            print_epoch_line(&row, config.epochs, result.images as f64 / result.seconds);
+        }
+        metrics.push(row);
+        progress.epochs_done = epoch + 1;
+        // Best = highest validation accuracy (the last epoch when there is no validation set).
+        let accuracy = val.as_ref().map_or(result.accuracy, |v| v.accuracy);
+        if accuracy > progress.best_val_accuracy || progress.best_epoch == 0 {
+            progress.best_val_accuracy = accuracy;
+            progress.best_epoch = epoch + 1;
+            save_state(
+                &run.best_checkpoint(),
+                config.model,
+                &model,
+                None,
+                &progress,
+            )?;
+        }
+        let loss = val.as_ref().map_or(result.loss, |v| v.loss);
+        if loss < progress.best_val_loss || epoch == 0 {
+            progress.best_val_loss = loss;
+            progress.epochs_without_improvement = 0;
+        } else {
+            progress.epochs_without_improvement += 1;
+        }
+        save_state(
+            &run.last_checkpoint(),
+            config.model,
+            &model,
+            Some(optimizer.as_ref()),
+            &progress,
+        )?;
+        run.write_metrics(&metrics)?;
+        if config
+            .patience
+            .is_some_and(|p| progress.epochs_without_improvement >= p)
+        {
+            if !opts.quiet {
+                println!(
+                    "early stopping: no lower validation loss for {} epochs",
+                    progress.epochs_without_improvement
+                );
+            }
+            stopped_early = true;
+            break;
+        }
+    }
+
+    run.write_metrics(&metrics)?;
+    run.write_curves(&metrics)?;
+    // The test set is used once, on the reloaded best checkpoint.
+    load_state(&run.best_checkpoint(), &model, None)?;
+    let test = evaluate(&mut model, &data.test, 1000)?;
+    let report = run.write_test_report(&data.test, &test, progress.best_epoch)?;
+    if !opts.quiet {
+        println!(
+            "test (best checkpoint, epoch {}): loss {:.4}, accuracy {:.2}%  ->  {}",
+            progress.best_epoch,
+            test.loss,
+            100.0 * test.accuracy,
+            run.path.display()
+        );
+    }
+    Ok(RunOutcome {
+        dir: run.path.clone(),
+        metrics,
+        best_epoch: progress.best_epoch,
+        test_loss: test.loss,
+        test_accuracy: test.accuracy,
+        per_class_accuracy: report,
+        stopped_early,
+        interrupted,
+    })
+}
+
+fn build_optimizer(config: &TrainConfig, model: &Sequential) -> Box<dyn Optimizer> {
+    let params = model.parameters();
+    match config.optimizer {
+        OptimizerKind::Sgd => Box::new(
+            Sgd::new(params, config.lr)
+                .momentum(config.momentum)
+                .weight_decay(config.weight_decay),
+        ),
+        OptimizerKind::Adam => {
+            Box::new(Adam::new(params, config.lr).weight_decay(config.weight_decay))
+        }
+        OptimizerKind::Adamw => {
+            Box::new(AdamW::new(params, config.lr).weight_decay(config.weight_decay))
+        }
+    }
+}
+
+fn progress_bar(quiet: bool, batches: usize, epoch: usize, epochs: usize) -> ProgressBar {
+    if quiet {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(batches as u64);
+    let style = ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg} ({eta})")
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ");
+    bar.set_style(style);
+    bar.set_prefix(format!("epoch {}/{epochs}", epoch + 1));
+    bar
+}
+
+fn print_summary(config: &TrainConfig, model: &Sequential, train: &usize, val: &usize, dir: &Path) {
+    println!(
+        "model {} | {} training / {} validation images | run folder {}",
+        config.model,
+        train,
+        val,
+        dir.display()
+    );
+    match model.summary(&[1, 1, 28, 28]) {
+        Ok(rows) => {
+            println!(
+                "{:<6} {:<58} {:<18} {:>10}",
+                "layer", "module", "output", "params"
+            );
+            let mut total = 0;
+            for r in &rows {
+                println!(
+                    "{:<6} {:<58} {:<18} {:>10}",
+                    r.name,
+                    r.description,
+                    format!("{:?}", r.output_shape),
+                    r.params
+                );
+                total += r.params;
+            }
+            println!("{:<6} {:<58} {:<18} {:>10}", "", "total", "", total);
+        }
+        Err(e) => println!("(no summary: {e})"),
+    }
+}
+
+fn print_epoch_line(m: &EpochMetrics, epochs: usize, images_per_sec: f64) {
+    let val = match (m.val_loss, m.val_acc) {
+        (Some(l), Some(a)) => format!("val loss {l:.4} acc {:.2}%", 100.0 * a),
+        _ => "no validation".to_string(),
+    };
+    println!(
+        "epoch {}/{epochs}: train loss {:.4} acc {:.2}% | {val} | lr {:.2e} | {:.1}s ({images_per_sec:.0} img/s)",
+        m.epoch,
+        m.train_loss,
+        100.0 * m.train_acc,
+        m.lr,
+        m.seconds
+    );
+}

@@ -1,0 +1,177 @@
+//! Devices and checkpoints of a run: `best.safetensors` holds the model, `last.safetensors`
+//! the model plus optimizer state and the run's progress, so `--resume` continues exactly.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use engine::io::{load_checkpoint, load_state_dict, save_checkpoint};
+use engine::nn::{Module, Sequential};
+use engine::optim::Optimizer;
+use engine::{Device, Tensor};
+
+use super::TrainError;
+use crate::models::ModelKind;
+
+/// Prefix of optimizer tensors inside `last.safetensors`.
+const OPTIMIZER_PREFIX: &str = "optimizer.";
+/// Prefix of random-stream positions inside the checkpoint metadata.
+const RNG_PREFIX: &str = "rng.";
+
+/// Parses `--device`: `auto`, `cpu`, `cuda`, `cuda:N` or `cuda-sim`, with a one-line error
+/// when the device cannot be used.
+pub fn resolve_device(name: &str) -> Result<Device, TrainError> {
+    let device = match name {
+        "auto" => Device::best(),
+        "cuda-sim" => {
+            return Err(TrainError::Config(
+                "device cuda-sim: the CUDA backend is not part of this build yet (the PTX simulator runs kernels only); use --device cpu".into(),
+            ))
+        }
+        other => other.parse::<Device>().map_err(|e| TrainError::Config(e.to_string()))?,
+    };
+    device.ensure_available()?;
+    Ok(device)
+}
+
+/// Where a run stands; stored as checkpoint metadata.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Progress {
+    pub epochs_done: usize,
+    pub best_epoch: usize,
+    pub best_val_accuracy: f64,
+    pub best_val_loss: f64,
+    pub epochs_without_improvement: usize,
+}
+
+impl Progress {
+    fn to_metadata(&self, model: ModelKind) -> HashMap<String, String> {
+        HashMap::from([
+            ("model".to_string(), model.name().to_string()),
+            ("epochs_done".into(), self.epochs_done.to_string()),
+            ("best_epoch".into(), self.best_epoch.to_string()),
+            // `{:?}` keeps every bit of an f64, so a resumed run compares exactly.
+            (
+                "best_val_accuracy".into(),
+                format!("{:?}", self.best_val_accuracy),
+            ),
+            ("best_val_loss".into(), format!("{:?}", self.best_val_loss)),
+            (
+                "epochs_without_improvement".into(),
+                self.epochs_without_improvement.to_string(),
+            ),
+        ])
+    }
+
+    fn from_metadata(meta: &HashMap<String, String>, path: &Path) -> Result<Progress, TrainError> {
+        let field = |key: &str| -> Result<&String, TrainError> {
+            meta.get(key).ok_or_else(|| {
+                TrainError::Config(format!(
+                    "{}: not a training checkpoint (no '{key}' entry)",
+                    path.display()
+                ))
+            })
+        };
+        let bad =
+            |key: &str| TrainError::Config(format!("{}: corrupt '{key}' entry", path.display()));
+        Ok(Progress {
+            epochs_done: field("epochs_done")?
+                .parse()
+                .map_err(|_| bad("epochs_done"))?,
+            best_epoch: field("best_epoch")?
+                .parse()
+                .map_err(|_| bad("best_epoch"))?,
+            best_val_accuracy: field("best_val_accuracy")?
+                .parse()
+                .map_err(|_| bad("best_val_accuracy"))?,
+            best_val_loss: field("best_val_loss")?
+                .parse()
+                .map_err(|_| bad("best_val_loss"))?,
+            epochs_without_improvement: field("epochs_without_improvement")?
+                .parse()
+                .map_err(|_| bad("epochs_without_improvement"))?,
+        })
+    }
+}
+
+/// Saves the model (and, for `last`, the optimizer) atomically.
+pub fn save_state(
+    path: &Path,
+    kind: ModelKind,
+    model: &Sequential,
+    optimizer: Option<&dyn Optimizer>,
+    progress: &Progress,
+) -> Result<(), TrainError> {
+    let mut tensors: Vec<(String, Tensor)> = model.state_dict();
+    if let Some(opt) = optimizer {
+        tensors.extend(
+            opt.state()
+                .into_iter()
+                .map(|(k, v)| (format!("{OPTIMIZER_PREFIX}{k}"), v)),
+        );
+    }
+    let mut meta = progress.to_metadata(kind);
+    // Dropout stream positions, so a resumed run draws the same masks.
+    for (name, value) in model.rng_state() {
+        meta.insert(format!("{RNG_PREFIX}{name}"), value.to_string());
+    }
+    save_checkpoint(path, &tensors, &meta)?;
+    Ok(())
+}
+
+/// Restores model (and optimizer) from `path`, returning the saved progress.
+pub fn load_state(
+    path: &Path,
+    model: &Sequential,
+    optimizer: Option<&mut dyn Optimizer>,
+) -> Result<Progress, TrainError> {
+    let (tensors, meta) = load_checkpoint(path)?;
+    let (opt_state, model_state): (Vec<_>, Vec<_>) = tensors
+        .into_iter()
+        .partition(|(k, _)| k.starts_with(OPTIMIZER_PREFIX));
+    load_state_dict(&model.state_dict(), &model_state)?;
+    if let Some(opt) = optimizer {
+        let state: Vec<(String, Tensor)> = opt_state
+            .into_iter()
+            .map(|(k, v)| (k[OPTIMIZER_PREFIX.len()..].to_string(), v))
+            .collect();
+        opt.load_state(&state)?;
+    }
+    let rng_state: Vec<(String, u64)> = meta
+        .iter()
+        .filter_map(|(k, v)| Some((k.strip_prefix(RNG_PREFIX)?.to_string(), v.parse().ok()?)))
+        .collect();
+    model.set_rng_state(&rng_state);
+    Progress::from_metadata(&meta, path)
+}
+
+/// Builds the checkpoint's model (its metadata names it, `kind` overrides) and loads it.
+pub fn load_model_checkpoint(
+    path: &Path,
+    kind: Option<ModelKind>,
+) -> Result<(ModelKind, Sequential), TrainError> {
+    let (tensors, meta) = load_checkpoint(path)?;
+    let kind = match (kind, meta.get("model")) {
+        (Some(k), _) => k,
+        (None, Some(name)) => name
+            .parse()
+            .map_err(|e: String| TrainError::Config(format!("{}: {e}", path.display())))?,
+        (None, None) => {
+            return Err(TrainError::Config(format!(
+                "{}: the checkpoint does not say which model it holds; pass --model",
+                path.display()
+            )))
+        }
+    };
+    let model = kind.build(0);
+    let model_state: Vec<_> = tensors
+        .into_iter()
+        .filter(|(k, _)| !k.starts_with(OPTIMIZER_PREFIX))
+        .collect();
+    load_state_dict(&model.state_dict(), &model_state).map_err(|e| {
+        TrainError::Config(format!(
+            "{}: {e} (is this a '{kind}' checkpoint?)",
+            path.display()
+        ))
+    })?;
+    Ok((kind, model))
+}
