@@ -521,3 +521,19 @@ fn pool_errors_name_the_op() {
         assert!(msg.contains(op), "{msg}");
     }
 }
+
+#[test]
+fn max_pool2d_propagates_nan() {
+    let mut v: Vec<f64> = (0..32).map(|i| i as f64).collect();
+    v[5] = f64::NAN;
+    let x = Tensor::from_vec(v, [2, 1, 4, 4])
+        .unwrap()
+        .requires_grad_(true);
+    for (k, s) in [((2, 2), (2, 2)), ((3, 3), (1, 1))] {
+        x.zero_grad();
+        let y = x.max_pool2d(k, s, (0, 0)).unwrap();
+        assert!(y.to_vec_f64().unwrap()[0].is_nan(), "{k:?}");
+        y.sum_all().unwrap().backward().unwrap();
+        assert!(x.grad().unwrap().to_vec_f64().unwrap()[5] >= 1.0, "{k:?}");
+    }
+}

@@ -50,10 +50,9 @@ impl Tensor {
             let bs = b.as_ref().map(|b| b.read_storage());
             match (&*xs, &*ws) {
                 (Storage::Cpu(xc), Storage::Cpu(wc)) => {
-                    let bc = match bs.as_deref() {
-                        Some(Storage::Cpu(bc)) => Some(bc),
-                        None => None,
-                    };
+                    let bc = bs.as_deref().map(|s| match s {
+                        Storage::Cpu(bc) => bc,
+                    });
                     Storage::Cpu(crate::cpu_map!(xc, |xv: F| {
                         let wv = &typed::<F>(wc, "conv2d")?[w.dense_range()];
                         let bv = match (bc, &b) {

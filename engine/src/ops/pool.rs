@@ -4,7 +4,7 @@
 
 use crate::autograd::{record, BackwardOp};
 use crate::backend::cpu;
-use crate::backend::cpu::pool::Windows;
+use crate::backend::cpu::pool::{Sliding, Windows};
 use crate::device::{CpuStorage, Storage};
 use crate::dtype::Float;
 use crate::error::{Error, Result};
@@ -67,6 +67,7 @@ impl Tensor {
             w,
             rows: cpu::pool::adaptive(h, output.0),
             cols: cpu::pool::adaptive(w, output.1),
+            sliding: None,
         };
         self.avg_pool_with(win, OP)
     }
@@ -128,6 +129,18 @@ fn sliding_windows(
         w,
         rows: cpu::pool::sliding(h, kernel.0, stride.0, padding.0),
         cols: cpu::pool::sliding(w, kernel.1, stride.1, padding.1),
+        sliding: Some((
+            Sliding {
+                k: kernel.0,
+                s: stride.0,
+                p: padding.0,
+            },
+            Sliding {
+                k: kernel.1,
+                s: stride.1,
+                p: padding.1,
+            },
+        )),
     })
 }
 

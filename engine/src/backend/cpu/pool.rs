@@ -24,6 +24,16 @@ pub struct Windows {
     pub w: usize,
     pub rows: Vec<Win>,
     pub cols: Vec<Win>,
+    /// Kernel, stride and padding per axis, for windows made by [`sliding`].
+    pub sliding: Option<(Sliding, Sliding)>,
+}
+
+/// A sliding window along one axis: kernel size, stride, padding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sliding {
+    pub k: usize,
+    pub s: usize,
+    pub p: usize,
 }
 
 impl Windows {
@@ -82,33 +92,87 @@ pub fn max_pool2d_fwd<F: Float>(x: &[F], win: &Windows) -> (Vec<F>, Vec<u32>) {
         return (out, idx);
     }
     let ppt = win.planes_per_task();
+    let s2 = Sliding { k: 2, s: 2, p: 0 };
+    let two_by_two = win.sliding == Some((s2, s2));
     out.par_chunks_mut(ppt * op)
         .zip(idx.par_chunks_mut(ppt * op))
         .zip(x.par_chunks(ppt * ip))
         .for_each(|((out, idx), x)| {
+            // NaN (rare) needs the exact, branchy path.
+            let nan = x.iter().any(|v| v.is_nan());
             for ((o, ix), xp) in out.chunks_mut(op).zip(idx.chunks_mut(op)).zip(x.chunks(ip)) {
-                let mut i = 0;
-                for r in &win.rows {
-                    for c in &win.cols {
-                        let mut best = F::NEG_INFINITY;
-                        let mut arg = r.start * win.w + c.start;
-                        for y in r.start..r.end {
-                            let row = &xp[y * win.w..(y + 1) * win.w];
-                            for (xx, &v) in row.iter().enumerate().take(c.end).skip(c.start) {
-                                if v > best || v.is_nan() {
-                                    best = v;
-                                    arg = y * win.w + xx;
-                                }
-                            }
-                        }
-                        o[i] = best;
-                        ix[i] = arg as u32;
-                        i += 1;
-                    }
+                match (nan, two_by_two) {
+                    (false, true) => max_plane_2x2(xp, win.w, o, ix),
+                    (false, false) => max_plane::<F, false>(xp, win, o, ix),
+                    (true, _) => max_plane::<F, true>(xp, win, o, ix),
                 }
             }
         });
     (out, idx)
+}
+
+/// One plane, any windows: scans each window in row-major order; strict `>` keeps the
+/// first maximum. With `NAN`, a NaN always wins (as in PyTorch); without it the step
+/// is a max and a conditional move, free of data-dependent branches.
+fn max_plane<F: Float, const NAN: bool>(xp: &[F], win: &Windows, o: &mut [F], ix: &mut [u32]) {
+    let mut i = 0;
+    for r in &win.rows {
+        for c in &win.cols {
+            let (mut best, mut arg) = (F::NEG_INFINITY, r.start * win.w + c.start);
+            for y in r.start..r.end {
+                for (xx, &v) in xp[y * win.w + c.start..y * win.w + c.end]
+                    .iter()
+                    .enumerate()
+                {
+                    let take = if NAN {
+                        v > best || v.is_nan()
+                    } else {
+                        v > best
+                    };
+                    arg = if take { y * win.w + c.start + xx } else { arg };
+                    best = if take { v } else { best };
+                }
+            }
+            o[i] = best;
+            ix[i] = arg as u32;
+            i += 1;
+        }
+    }
+}
+
+/// One plane of the common 2x2, stride 2, unpadded pool, for NaN-free input: with no NaN
+/// the keep-if-greater step is a plain max and a conditional move, which compile without
+/// data-dependent branches (random data would mispredict them).
+fn max_plane_2x2<F: Float>(xp: &[F], w: usize, o: &mut [F], ix: &mut [u32]) {
+    let ow = w / 2;
+    for (oy, (ob, ib)) in o
+        .chunks_exact_mut(ow)
+        .zip(ix.chunks_exact_mut(ow))
+        .enumerate()
+    {
+        let y0 = 2 * oy * w;
+        let (r0, r1) = (&xp[y0..y0 + 2 * ow], &xp[y0 + w..y0 + w + 2 * ow]);
+        for (ox, ((b, a), (p0, p1))) in ob
+            .iter_mut()
+            .zip(ib.iter_mut())
+            .zip(r0.chunks_exact(2).zip(r1.chunks_exact(2)))
+            .enumerate()
+        {
+            let i0 = (y0 + 2 * ox) as u32;
+            let (mut best, mut arg) = (p0[0], i0);
+            for (v, i) in [
+                (p0[1], i0 + 1),
+                (p1[0], i0 + w as u32),
+                (p1[1], i0 + w as u32 + 1),
+            ] {
+                let gt = v > best;
+                arg = if gt { i } else { arg };
+                best = if gt { v } else { best };
+            }
+            *b = best;
+            *a = arg;
+        }
+    }
 }
 
 /// Max pool backward: each output's gradient goes to its saved argmax.
