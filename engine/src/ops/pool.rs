@@ -1,19 +1,42 @@
-//! Pooling. (Signatures fixed; kernels being written.)
+//! Pooling over `(N, C, H, W)`: max (argmax saved for backward), average (padding
+//! counted, PyTorch's default), adaptive average (PyTorch's bins) and global average.
+//! Kernels live in `backend/cpu/pool.rs`; each backward node sits under its forward.
 
+use crate::autograd::{record, BackwardOp};
+use crate::backend::cpu;
+use crate::backend::cpu::pool::{Sliding, Windows};
+use crate::device::{CpuStorage, Storage};
+use crate::dtype::Float;
 use crate::error::{Error, Result};
+use crate::ops::check_rank;
 use crate::tensor::Tensor;
 
 impl Tensor {
     /// Max pooling over `(N, C, H, W)`; padding counts as -inf.
+    ///
+    /// `padding` must be at most half the kernel (as in PyTorch); floor-mode output size.
     pub fn max_pool2d(
         &self,
         kernel: (usize, usize),
         stride: (usize, usize),
         padding: (usize, usize),
     ) -> Result<Tensor> {
-        let _ = (kernel, stride, padding);
-        Err(Error::argument("max_pool2d", "not implemented yet"))
+        const OP: &str = "max_pool2d";
+        let win = sliding_windows(self, kernel, stride, padding, OP)?;
+        if self.dim(2) * self.dim(3) > u32::MAX as usize {
+            return Err(Error::shape(OP, "planes over 2^32 elements"));
+        }
+        let x = self.contiguous()?;
+        let (storage, argmax) = match &*x.read_storage() {
+            Storage::Cpu(s) => crate::cpu_with!(s, |v: F| {
+                let (out, idx) = cpu::pool::max_pool2d_fwd(&v[x.dense_range()], &win);
+                (Storage::Cpu(F::into_storage(out)), idx)
+            }),
+        };
+        let out = Tensor::from_storage(storage, out_shape(self, &win));
+        Ok(record(out, &[self], || MaxPool2dBackward { win, argmax }))
     }
+
     /// Average pooling over `(N, C, H, W)`; zero padding is counted (PyTorch's default).
     pub fn avg_pool2d(
         &self,
@@ -21,15 +44,160 @@ impl Tensor {
         stride: (usize, usize),
         padding: (usize, usize),
     ) -> Result<Tensor> {
-        let _ = (kernel, stride, padding);
-        Err(Error::argument("avg_pool2d", "not implemented yet"))
+        let win = sliding_windows(self, kernel, stride, padding, "avg_pool2d")?;
+        self.avg_pool_with(win, "avg_pool2d")
     }
+
     /// Adaptive average pooling to `(out_h, out_w)` (PyTorch's bin boundaries).
     pub fn adaptive_avg_pool2d(&self, output: (usize, usize)) -> Result<Tensor> {
-        let _ = output;
-        Err(Error::argument(
-            "adaptive_avg_pool2d",
-            "not implemented yet",
-        ))
+        const OP: &str = "adaptive_avg_pool2d";
+        check_rank(OP, self, 4, "input (N, C, H, W)")?;
+        let (h, w) = (self.dim(2), self.dim(3));
+        if output.0 == 0 || output.1 == 0 || h == 0 || w == 0 {
+            return Err(Error::argument(
+                OP,
+                format!(
+                    "output size {output:?} and input {:?} must be non-empty",
+                    self.shape()
+                ),
+            ));
+        }
+        let win = Windows {
+            h,
+            w,
+            rows: cpu::pool::adaptive(h, output.0),
+            cols: cpu::pool::adaptive(w, output.1),
+            sliding: None,
+        };
+        self.avg_pool_with(win, OP)
+    }
+
+    /// Mean over each plane: `(N, C, H, W) -> (N, C, 1, 1)`.
+    pub fn global_avg_pool2d(&self) -> Result<Tensor> {
+        self.adaptive_avg_pool2d((1, 1))
+    }
+
+    fn avg_pool_with(&self, win: Windows, op: &'static str) -> Result<Tensor> {
+        let x = self.contiguous()?;
+        let storage = match &*x.read_storage() {
+            Storage::Cpu(s) => Storage::Cpu(crate::cpu_map!(s, |v: F| {
+                cpu::pool::avg_pool2d_fwd(&v[x.dense_range()], &win)
+            })),
+        };
+        let out = Tensor::from_storage(storage, out_shape(self, &win));
+        Ok(record(out, &[self], || AvgPool2dBackward { win, op }))
+    }
+}
+
+fn out_shape(x: &Tensor, win: &Windows) -> [usize; 4] {
+    [x.dim(0), x.dim(1), win.rows.len(), win.cols.len()]
+}
+
+/// Validates a sliding-window pool's arguments and builds its windows.
+fn sliding_windows(
+    x: &Tensor,
+    kernel: (usize, usize),
+    stride: (usize, usize),
+    padding: (usize, usize),
+    op: &'static str,
+) -> Result<Windows> {
+    check_rank(op, x, 4, "input (N, C, H, W)")?;
+    let (h, w) = (x.dim(2), x.dim(3));
+    if kernel.0 == 0 || kernel.1 == 0 || stride.0 == 0 || stride.1 == 0 {
+        return Err(Error::argument(
+            op,
+            format!("kernel {kernel:?} and stride {stride:?} must be positive"),
+        ));
+    }
+    if padding.0 > kernel.0 / 2 || padding.1 > kernel.1 / 2 {
+        return Err(Error::argument(
+            op,
+            format!("padding {padding:?} must be at most half the kernel {kernel:?}"),
+        ));
+    }
+    if kernel.0 > h + 2 * padding.0 || kernel.1 > w + 2 * padding.1 {
+        return Err(Error::shape(
+            op,
+            format!(
+                "kernel {kernel:?} is larger than the padded input: input {:?}, padding {padding:?}",
+                x.shape()
+            ),
+        ));
+    }
+    Ok(Windows {
+        h,
+        w,
+        rows: cpu::pool::sliding(h, kernel.0, stride.0, padding.0),
+        cols: cpu::pool::sliding(w, kernel.1, stride.1, padding.1),
+        sliding: Some((
+            Sliding {
+                k: kernel.0,
+                s: stride.0,
+                p: padding.0,
+            },
+            Sliding {
+                k: kernel.1,
+                s: stride.1,
+                p: padding.1,
+            },
+        )),
+    })
+}
+
+/// Wraps a gradient vector computed by `f` on the dense upstream gradient.
+fn pool_grad(
+    grad: &Tensor,
+    shape: &[usize],
+    f: impl Fn(&CpuStorage, std::ops::Range<usize>) -> CpuStorage,
+) -> Result<Tensor> {
+    let dy = grad.contiguous()?;
+    let storage = match &*dy.read_storage() {
+        Storage::Cpu(s) => Storage::Cpu(f(s, dy.dense_range())),
+    };
+    Ok(Tensor::from_storage(storage, shape))
+}
+
+/// Saves the windows and the in-plane argmax of every output.
+struct MaxPool2dBackward {
+    win: Windows,
+    argmax: Vec<u32>,
+}
+
+impl BackwardOp for MaxPool2dBackward {
+    fn name(&self) -> &'static str {
+        "max_pool2d"
+    }
+    /// Each output's gradient goes to exactly the input element that was its maximum.
+    fn backward(&self, inputs: &[Tensor], grad: &Tensor) -> Result<Vec<Option<Tensor>>> {
+        let dx = pool_grad(grad, inputs[0].dims(), |s, r| {
+            crate::cpu_map!(s, |v: F| cpu::pool::max_pool2d_bwd(
+                &v[r.clone()],
+                &self.argmax,
+                &self.win
+            ))
+        })?;
+        Ok(vec![Some(dx)])
+    }
+}
+
+/// Saves only the windows (average pools need no input values).
+struct AvgPool2dBackward {
+    win: Windows,
+    op: &'static str,
+}
+
+impl BackwardOp for AvgPool2dBackward {
+    fn name(&self) -> &'static str {
+        self.op
+    }
+    /// Each output's gradient spread evenly over its window (divided by the divisor).
+    fn backward(&self, inputs: &[Tensor], grad: &Tensor) -> Result<Vec<Option<Tensor>>> {
+        let dx = pool_grad(grad, inputs[0].dims(), |s, r| {
+            crate::cpu_map!(s, |v: F| cpu::pool::avg_pool2d_bwd(
+                &v[r.clone()],
+                &self.win
+            ))
+        })?;
+        Ok(vec![Some(dx)])
     }
 }

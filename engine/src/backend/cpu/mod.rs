@@ -2,9 +2,11 @@
 //! `matrixmultiply` for GEMM. Work is split into fixed-size chunks and partial results
 //! are combined in a fixed order, so results are bit-identical run to run.
 
+pub mod conv;
 pub mod copy;
 pub mod elementwise;
 pub mod gemm;
+pub mod pool;
 pub mod reduce;
 
 /// Elements per parallel task: large enough to amortise rayon's scheduling cost.
