@@ -3,9 +3,12 @@
 //! are combined in a fixed order, so results are bit-identical run to run.
 
 pub mod copy;
+pub mod dropout;
 pub mod elementwise;
 pub mod gemm;
+pub mod norm;
 pub mod reduce;
+pub mod softmax;
 
 /// Elements per parallel task: large enough to amortise rayon's scheduling cost.
 pub const PAR_CHUNK: usize = 1 << 14;
