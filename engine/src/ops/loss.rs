@@ -85,16 +85,16 @@ impl Tensor {
         }
         let x = self.contiguous()?;
         let range = x.dense_range();
-        let (lse, total) = match &*x.read_storage() {
+        let (stats, total) = match &*x.read_storage() {
             Storage::Cpu(s) => crate::cpu_with!(s, |v: F| {
-                let (lse, total) =
+                let (stats, total) =
                     cpu::softmax::cross_entropy_fwd(&v[range.clone()], targets, c, label_smoothing);
-                (Storage::Cpu(F::into_storage(lse)), total)
+                (Storage::Cpu(F::into_storage(stats)), total)
             }),
         };
         let loss = scalar_like(&x, total / n as f64);
         Ok(record(loss, &[&x], || CrossEntropyBackward {
-            lse: Tensor::from_storage(lse, [n]),
+            stats: Tensor::from_storage(stats, [n, 2]),
             targets: targets.to_vec(),
             eps: label_smoothing,
         }))
@@ -211,8 +211,8 @@ impl BackwardOp for NllBackward {
 }
 
 struct CrossEntropyBackward {
-    /// Per-row log-sum-exp of the logits.
-    lse: Tensor,
+    /// Per row: the max logit and `ln Σ exp(x - max)`, shape `(N, 2)`.
+    stats: Tensor,
     targets: Vec<usize>,
     eps: f64,
 }
@@ -225,13 +225,13 @@ impl BackwardOp for CrossEntropyBackward {
         let x = &inputs[0];
         let (n, c) = (x.dims()[0], x.dims()[1]);
         let scale = upstream(g)? / n as f64;
-        let (rx, rl) = (x.dense_range(), self.lse.dense_range());
-        let dx = match (&*x.read_storage(), &*self.lse.read_storage()) {
+        let (rx, rs) = (x.dense_range(), self.stats.dense_range());
+        let dx = match (&*x.read_storage(), &*self.stats.read_storage()) {
             (Storage::Cpu(a), Storage::Cpu(b)) => {
-                Storage::Cpu(crate::cpu_map2!("cross_entropy", a, b, |x, lse: F| {
+                Storage::Cpu(crate::cpu_map2!("cross_entropy", a, b, |x, stats: F| {
                     cpu::softmax::cross_entropy_bwd(
                         &x[rx.clone()],
-                        &lse[rl.clone()],
+                        &stats[rs.clone()],
                         &self.targets,
                         c,
                         self.eps,

@@ -90,7 +90,7 @@ impl Tensor {
                 ),
             ));
         }
-        if !(eps >= 0.0) || !momentum.is_finite() {
+        if eps.is_nan() || eps < 0.0 || !momentum.is_finite() {
             return Err(Error::argument(
                 OP,
                 format!("eps must be >= 0 and momentum finite, got eps {eps}, momentum {momentum}"),

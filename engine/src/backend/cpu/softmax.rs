@@ -41,9 +41,9 @@ pub fn softmax_fwd<F: Float>(x: &[F], d: usize, inner: usize, log: bool) -> Vec<
             let m = row_max(x);
             if log {
                 let s: F = x.iter().map(|&v| (v - m).exp()).sum();
-                let lse = m + s.ln();
+                let ls = s.ln();
                 for (o, &v) in o.iter_mut().zip(x) {
-                    *o = v - lse;
+                    *o = (v - m) - ls;
                 }
             } else {
                 let mut s = F::ZERO;
@@ -73,13 +73,11 @@ pub fn softmax_fwd<F: Float>(x: &[F], d: usize, inner: usize, log: bool) -> Vec<
             }
         }
         if log {
-            // lse = m + ln s; o = x - lse
-            for i in 0..inner {
-                s[i] = m[i] + s[i].ln();
-            }
+            // (x - m) - ln s, not x - (m + ln s): no rounding at the scale of m.
+            s.iter_mut().for_each(|s| *s = s.ln());
             for (orow, row) in o.chunks_exact_mut(inner).zip(x.chunks_exact(inner)) {
                 for i in 0..inner {
-                    orow[i] = row[i] - s[i];
+                    orow[i] = (row[i] - m[i]) - s[i];
                 }
             }
         } else {
@@ -131,8 +129,8 @@ pub fn softmax_bwd<F: Float>(y: &[F], dy: &[F], d: usize, inner: usize, log: boo
 }
 
 /// Fused softmax + cross-entropy of logits `(rows, c)` with label smoothing `eps`.
-/// Returns each row's log-sum-exp (saved for the backward) and the summed loss
-/// `Σ_rows (1 - eps)(lse - x_t) + eps (lse - mean_j x_j)`, in f64.
+/// Returns each row's `(max, ln Σ exp(x - max))` interleaved (saved for the backward) and
+/// the summed loss `Σ_rows (1 - eps)(lse - x_t) + eps (lse - mean_j x_j)`, in f64.
 pub fn cross_entropy_fwd<F: Float>(
     x: &[F],
     targets: &[usize],
@@ -140,35 +138,39 @@ pub fn cross_entropy_fwd<F: Float>(
     eps: f64,
 ) -> (Vec<F>, f64) {
     let rows = targets.len();
-    let mut lse = vec![F::ZERO; rows];
+    let mut stats = vec![F::ZERO; 2 * rows];
     let mut loss = vec![0.0f64; rows];
     let k = per_task(c);
-    lse.par_chunks_mut(k)
+    stats
+        .par_chunks_mut(2 * k)
         .zip(loss.par_chunks_mut(k))
         .zip(x.par_chunks(k * c).zip(targets.par_chunks(k)))
-        .for_each(|((lse, loss), (x, t))| {
+        .for_each(|((stats, loss), (x, t))| {
             for (i, row) in x.chunks_exact(c).enumerate() {
                 let m = row_max(row);
                 let s: F = row.iter().map(|&v| (v - m).exp()).sum();
-                let l = m + s.ln();
-                lse[i] = l;
-                let l = l.to_f64();
-                let nll = l - row[t[i]].to_f64();
+                let ls = s.ln();
+                stats[2 * i] = m;
+                stats[2 * i + 1] = ls;
+                // -log p_j = ls - (x_j - m), in f64 from here on.
+                let (m, ls) = (m.to_f64(), ls.to_f64());
+                let nll = ls - (row[t[i]].to_f64() - m);
                 loss[i] = if eps == 0.0 {
                     nll
                 } else {
-                    let mean: f64 = row.iter().map(|v| v.to_f64()).sum::<f64>() / c as f64;
-                    (1.0 - eps) * nll + eps * (l - mean)
+                    let mean = row.iter().map(|v| v.to_f64() - m).sum::<f64>() / c as f64;
+                    (1.0 - eps) * nll + eps * (ls - mean)
                 };
             }
         });
-    (lse, loss.iter().sum())
+    (stats, loss.iter().sum())
 }
 
-/// `dx = scale * (softmax(x) - (1 - eps) onehot(t) - eps / c)` from the saved row lse.
+/// `dx = scale * (softmax(x) - (1 - eps) onehot(t) - eps / c)` from the saved
+/// per-row `(max, ln sum)`.
 pub fn cross_entropy_bwd<F: Float>(
     x: &[F],
-    lse: &[F],
+    stats: &[F],
     targets: &[usize],
     c: usize,
     eps: f64,
@@ -179,11 +181,12 @@ pub fn cross_entropy_bwd<F: Float>(
     let (smooth, hit) = (F::from_f64(eps / c as f64), F::from_f64(1.0 - eps));
     dx.par_chunks_mut(k * c)
         .zip(x.par_chunks(k * c))
-        .zip(lse.par_chunks(k).zip(targets.par_chunks(k)))
-        .for_each(|((dx, x), (lse, t))| {
+        .zip(stats.par_chunks(2 * k).zip(targets.par_chunks(k)))
+        .for_each(|((dx, x), (stats, t))| {
             for (i, (dr, xr)) in dx.chunks_exact_mut(c).zip(x.chunks_exact(c)).enumerate() {
+                let (m, ls) = (stats[2 * i], stats[2 * i + 1]);
                 for (d, &v) in dr.iter_mut().zip(xr) {
-                    *d = ((v - lse[i]).exp() - smooth) * scale;
+                    *d = (((v - m) - ls).exp() - smooth) * scale;
                 }
                 dr[t[i]] -= hit * scale;
             }
