@@ -1,13 +1,53 @@
 //! Dropout mask kernel: element `i` is kept iff `rng::uniform_at(seed, offset, i) >= p`.
-//! One Philox call yields the four words of an aligned group of four elements (the same
-//! words `uniform_at` would pick one at a time), so the mask costs a quarter of a Philox
-//! call per element and is never stored: the backward replays it.
+//! One Philox block yields the four words of an aligned group of four elements (the
+//! words `uniform_at` picks one at a time), and eight blocks are computed together in
+//! struct-of-arrays form so the rounds vectorize. The mask is never stored: the backward
+//! replays it. `tests/tests/gradcheck_norm_loss.rs` checks it against `uniform_at`.
 
-use rayon::prelude::*;
-
+use super::norm::par_build;
 use super::PAR_CHUNK;
 use crate::dtype::Float;
-use crate::rng::philox4x32;
+
+// Philox4x32-10 constants (as in `crate::rng`).
+const M0: u32 = 0xD251_1F53;
+const M1: u32 = 0xCD9E_8D57;
+const W0: u32 = 0x9E37_79B9;
+const W1: u32 = 0xBB67_AE85;
+
+/// Blocks computed together.
+const LANES: usize = 8;
+/// Elements covered by one batch of blocks.
+const GROUP: usize = 4 * LANES;
+
+/// Philox4x32-10 of counters `first, first + 1, ..., first + 7` (high words 0) under
+/// `key`: `out[w][l]` is word `w` of block `first + l`, bit-identical to `rng::philox4x32`.
+#[inline]
+fn philox_x8(first: u64, key: [u32; 2]) -> [[u32; LANES]; 4] {
+    let mut c = [[0u32; LANES]; 4];
+    for l in 0..LANES {
+        let b = first.wrapping_add(l as u64);
+        c[0][l] = b as u32;
+        c[1][l] = (b >> 32) as u32;
+    }
+    let (mut k0, mut k1) = (key[0], key[1]);
+    for round in 0..10 {
+        if round > 0 {
+            k0 = k0.wrapping_add(W0);
+            k1 = k1.wrapping_add(W1);
+        }
+        let mut n = [[0u32; LANES]; 4];
+        for l in 0..LANES {
+            let p0 = (c[0][l] as u64) * (M0 as u64);
+            let p1 = (c[2][l] as u64) * (M1 as u64);
+            n[0][l] = ((p1 >> 32) as u32) ^ c[1][l] ^ k0;
+            n[1][l] = p1 as u32;
+            n[2][l] = ((p0 >> 32) as u32) ^ c[3][l] ^ k1;
+            n[3][l] = p0 as u32;
+        }
+        c = n;
+    }
+    c
+}
 
 /// `x[i] / (1 - p)` where element `i` survives, else 0. `p` must be in `[0, 1)`.
 pub fn dropout<F: Float>(x: &[F], p: f64, seed: u64, offset: u64) -> Vec<F> {
@@ -15,24 +55,38 @@ pub fn dropout<F: Float>(x: &[F], p: f64, seed: u64, offset: u64) -> Vec<F> {
     let threshold = (p * 16_777_216.0).ceil() as u32;
     let scale = F::from_f64(1.0 / (1.0 - p));
     let key = [seed as u32, (seed >> 32) as u32];
-    let mut out = vec![F::ZERO; x.len()];
-    // PAR_CHUNK is a multiple of 4, so every task starts on a Philox block boundary.
-    out.par_chunks_mut(PAR_CHUNK)
-        .zip(x.par_chunks(PAR_CHUNK))
-        .enumerate()
-        .for_each(|(t, (o, x))| {
-            let first_block = (t * PAR_CHUNK / 4) as u64;
-            for (j, (o, x)) in o.chunks_mut(4).zip(x.chunks(4)).enumerate() {
-                let block = offset.wrapping_add(first_block + j as u64);
-                let w = philox4x32([block as u32, (block >> 32) as u32, 0, 0], key);
-                for k in 0..o.len() {
-                    o[k] = if (w[k] >> 8) >= threshold {
-                        x[k] * scale
-                    } else {
-                        F::ZERO
-                    };
+    // PAR_CHUNK is a multiple of GROUP, so every task starts on a block boundary.
+    par_build(x.len(), PAR_CHUNK, |t, o| {
+        let x = &x[t * PAR_CHUNK..t * PAR_CHUNK + o.len()];
+        let first_block = (t * PAR_CHUNK / 4) as u64;
+        for (g, (o, x)) in o.chunks_mut(GROUP).zip(x.chunks(GROUP)).enumerate() {
+            let w = philox_x8(offset.wrapping_add(first_block + (g * LANES) as u64), key);
+            for (i, (o, &x)) in o.iter_mut().zip(x).enumerate() {
+                let keep = (w[i % 4][i / 4] >> 8) >= threshold;
+                o.write(if keep { x * scale } else { F::ZERO });
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batched_philox_matches_rng() {
+        for first in [0u64, 5, u32::MAX as u64 - 3, u64::MAX - 2] {
+            let w = philox_x8(first, [0x1234_5678, 0x9abc_def0]);
+            for l in 0..LANES {
+                let b = first.wrapping_add(l as u64);
+                let want = crate::rng::philox4x32(
+                    [b as u32, (b >> 32) as u32, 0, 0],
+                    [0x1234_5678, 0x9abc_def0],
+                );
+                for k in 0..4 {
+                    assert_eq!(w[k][l], want[k]);
                 }
             }
-        });
-    out
+        }
+    }
 }

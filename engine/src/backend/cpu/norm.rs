@@ -4,6 +4,8 @@
 //! backward. Planes of one channel are reduced in a fixed order, so results are
 //! bit-identical run to run; channels (or plane groups) run in parallel.
 
+use std::mem::MaybeUninit;
+
 use rayon::prelude::*;
 
 use super::PAR_CHUNK;
@@ -72,44 +74,54 @@ fn tree8(a: &[f64; 8]) -> f64 {
     ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]))
 }
 
-/// Planes (or rows, when `s == 1`) handed to one rayon task.
-fn units_per_task(len: usize) -> usize {
-    (PAR_CHUNK / len.max(1)).max(1)
+/// A vector of `n` elements filled in parallel by `fill(task, out)`, task `t` owning
+/// elements `t * chunk ..`, without zeroing it first (one memory pass saved).
+/// `fill` must write every element of its slice.
+pub(crate) fn par_build<F: Float>(
+    n: usize,
+    chunk: usize,
+    fill: impl Fn(usize, &mut [MaybeUninit<F>]) + Sync,
+) -> Vec<F> {
+    let mut out = Vec::with_capacity(n);
+    out.spare_capacity_mut()[..n]
+        .par_chunks_mut(chunk.max(1))
+        .enumerate()
+        .for_each(|(t, o)| fill(t, o));
+    // SAFETY: every element of the first `n` was written by `fill`.
+    unsafe { out.set_len(n) };
+    out
+}
+
+/// Elements per task: whole planes of `s` (or rows of `c` when `s == 1`, where the
+/// coefficients vary along the row), about PAR_CHUNK of them.
+fn unit_and_chunk(d: Ncs) -> (usize, usize) {
+    let unit = if d.s == 1 { d.c } else { d.s };
+    (unit, (PAR_CHUNK / unit.max(1)).max(1) * unit)
 }
 
 /// `out = x * scale[ch] + shift[ch]` (the forward, both modes).
 pub fn channel_affine<F: Float>(x: &[F], scale: &[F], shift: &[F], d: Ncs) -> Vec<F> {
-    let mut out = vec![F::ZERO; x.len()];
-    if x.is_empty() {
-        return out;
-    }
-    if d.s == 1 {
-        let rows = units_per_task(d.c);
-        out.par_chunks_mut(rows * d.c)
-            .zip(x.par_chunks(rows * d.c))
-            .for_each(|(o, x)| {
-                for (o, x) in o.chunks_exact_mut(d.c).zip(x.chunks_exact(d.c)) {
-                    for j in 0..d.c {
-                        o[j] = x[j] * scale[j] + shift[j];
-                    }
+    let (unit, chunk) = unit_and_chunk(d);
+    par_build(x.len(), chunk, |t, o| {
+        let x = &x[t * chunk..t * chunk + o.len()];
+        for (j, (o, x)) in o
+            .chunks_exact_mut(unit)
+            .zip(x.chunks_exact(unit))
+            .enumerate()
+        {
+            if d.s == 1 {
+                for i in 0..unit {
+                    o[i].write(x[i] * scale[i] + shift[i]);
                 }
-            });
-        return out;
-    }
-    let planes = units_per_task(d.s);
-    out.par_chunks_mut(planes * d.s)
-        .zip(x.par_chunks(planes * d.s))
-        .enumerate()
-        .for_each(|(t, (o, x))| {
-            for (j, (o, x)) in o.chunks_exact_mut(d.s).zip(x.chunks_exact(d.s)).enumerate() {
-                let ch = (t * planes + j) % d.c;
+            } else {
+                let ch = (t * chunk / unit + j) % d.c;
                 let (a, b) = (scale[ch], shift[ch]);
                 for (o, &x) in o.iter_mut().zip(x) {
-                    *o = x * a + b;
+                    o.write(x * a + b);
                 }
             }
-        });
-    out
+        }
+    })
 }
 
 /// `dx = dy * k_dy[ch] + x * k_x[ch] + k_0[ch]`: the BatchNorm input gradient with the
@@ -122,41 +134,25 @@ pub fn channel_affine2<F: Float>(
     k_0: &[F],
     d: Ncs,
 ) -> Vec<F> {
-    let mut out = vec![F::ZERO; x.len()];
-    if x.is_empty() {
-        return out;
-    }
-    if d.s == 1 {
-        let rows = units_per_task(d.c);
-        let len = rows * d.c;
-        out.par_chunks_mut(len)
-            .zip(dy.par_chunks(len).zip(x.par_chunks(len)))
-            .for_each(|(o, (dy, x))| {
-                let rows = o.chunks_exact_mut(d.c);
-                for (o, (dy, x)) in rows.zip(dy.chunks_exact(d.c).zip(x.chunks_exact(d.c))) {
-                    for j in 0..d.c {
-                        o[j] = dy[j] * k_dy[j] + x[j] * k_x[j] + k_0[j];
-                    }
+    let (unit, chunk) = unit_and_chunk(d);
+    par_build(x.len(), chunk, |t, o| {
+        let r = t * chunk..t * chunk + o.len();
+        let (x, dy) = (&x[r.clone()], &dy[r]);
+        let units = o
+            .chunks_exact_mut(unit)
+            .zip(dy.chunks_exact(unit).zip(x.chunks_exact(unit)));
+        for (j, (o, (dy, x))) in units.enumerate() {
+            if d.s == 1 {
+                for i in 0..unit {
+                    o[i].write(dy[i] * k_dy[i] + x[i] * k_x[i] + k_0[i]);
                 }
-            });
-        return out;
-    }
-    let planes = units_per_task(d.s);
-    let len = planes * d.s;
-    out.par_chunks_mut(len)
-        .zip(dy.par_chunks(len).zip(x.par_chunks(len)))
-        .enumerate()
-        .for_each(|(t, (o, (dy, x)))| {
-            let units = o
-                .chunks_exact_mut(d.s)
-                .zip(dy.chunks_exact(d.s).zip(x.chunks_exact(d.s)));
-            for (j, (o, (dy, x))) in units.enumerate() {
-                let ch = (t * planes + j) % d.c;
+            } else {
+                let ch = (t * chunk / unit + j) % d.c;
                 let (a, b, k) = (k_dy[ch], k_x[ch], k_0[ch]);
-                for i in 0..o.len() {
-                    o[i] = dy[i] * a + x[i] * b + k;
+                for i in 0..unit {
+                    o[i].write(dy[i] * a + x[i] * b + k);
                 }
             }
-        });
-    out
+        }
+    })
 }
