@@ -4,6 +4,8 @@
 //! struct-of-arrays form so the rounds vectorize. The mask is never stored: the backward
 //! replays it. `tests/tests/gradcheck_norm_loss.rs` checks it against `uniform_at`.
 
+use std::mem::MaybeUninit;
+
 use super::norm::par_build;
 use super::PAR_CHUNK;
 use crate::dtype::Float;
@@ -21,7 +23,7 @@ const GROUP: usize = 4 * LANES;
 
 /// Philox4x32-10 of counters `first, first + 1, ..., first + 7` (high words 0) under
 /// `key`: `out[w][l]` is word `w` of block `first + l`, bit-identical to `rng::philox4x32`.
-#[inline]
+#[inline(always)]
 fn philox_x8(first: u64, key: [u32; 2]) -> [[u32; LANES]; 4] {
     let mut c = [[0u32; LANES]; 4];
     for l in 0..LANES {
@@ -49,7 +51,8 @@ fn philox_x8(first: u64, key: [u32; 2]) -> [[u32; LANES]; 4] {
     c
 }
 
-/// `x[i] / (1 - p)` where element `i` survives, else 0. `p` must be in `[0, 1)`.
+/// `x[i] * mask[i]`, the mask being `1 / (1 - p)` where element `i` survives and 0
+/// elsewhere (so NaN stays NaN, like PyTorch). `p` must be in `[0, 1)`.
 pub fn dropout<F: Float>(x: &[F], p: f64, seed: u64, offset: u64) -> Vec<F> {
     // uniform_at = (w >> 8) / 2^24, so `u >= p` iff `(w >> 8) >= ceil(p * 2^24)` (exact).
     let threshold = (p * 16_777_216.0).ceil() as u32;
@@ -57,16 +60,58 @@ pub fn dropout<F: Float>(x: &[F], p: f64, seed: u64, offset: u64) -> Vec<F> {
     let key = [seed as u32, (seed >> 32) as u32];
     // PAR_CHUNK is a multiple of GROUP, so every task starts on a block boundary.
     par_build(x.len(), PAR_CHUNK, |t, o| {
-        let x = &x[t * PAR_CHUNK..t * PAR_CHUNK + o.len()];
-        let first_block = (t * PAR_CHUNK / 4) as u64;
-        for (g, (o, x)) in o.chunks_mut(GROUP).zip(x.chunks(GROUP)).enumerate() {
-            let w = philox_x8(offset.wrapping_add(first_block + (g * LANES) as u64), key);
-            for (i, (o, &x)) in o.iter_mut().zip(x).enumerate() {
-                let keep = (w[i % 4][i / 4] >> 8) >= threshold;
-                o.write(if keep { x * scale } else { F::ZERO });
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2 (checked just above).
+            return unsafe { fill_avx2(t, o, x, threshold, scale, key, offset) };
+        }
+        fill(t, o, x, threshold, scale, key, offset)
+    })
+}
+
+/// [`fill`] compiled with AVX2, where the eight Philox lanes vectorize (`vpmuludq`).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn fill_avx2<F: Float>(
+    t: usize,
+    o: &mut [MaybeUninit<F>],
+    x: &[F],
+    threshold: u32,
+    scale: F,
+    key: [u32; 2],
+    offset: u64,
+) {
+    fill(t, o, x, threshold, scale, key, offset)
+}
+
+/// Task `t`'s slice of the output (elements `t * PAR_CHUNK ..`).
+#[inline(always)]
+fn fill<F: Float>(
+    t: usize,
+    o: &mut [MaybeUninit<F>],
+    x: &[F],
+    threshold: u32,
+    scale: F,
+    key: [u32; 2],
+    offset: u64,
+) {
+    let x = &x[t * PAR_CHUNK..t * PAR_CHUNK + o.len()];
+    let first_block = (t * PAR_CHUNK / 4) as u64;
+    for (g, (o, x)) in o.chunks_mut(GROUP).zip(x.chunks(GROUP)).enumerate() {
+        let w = philox_x8(offset.wrapping_add(first_block + (g * LANES) as u64), key);
+        // Element 4l + k of the group takes word k of block l.
+        let mut m = [F::ZERO; GROUP];
+        for l in 0..LANES {
+            for k in 0..4 {
+                if (w[k][l] >> 8) >= threshold {
+                    m[4 * l + k] = scale;
+                }
             }
         }
-    })
+        for ((o, &x), &m) in o.iter_mut().zip(x).zip(&m) {
+            o.write(x * m);
+        }
+    }
 }
 
 #[cfg(test)]
