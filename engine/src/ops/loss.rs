@@ -1,28 +1,245 @@
-//! Softmax and losses. (Signatures fixed; kernels being written.)
+//! Softmax, log-softmax and the losses: `nll_loss` on log-probabilities and the fused
+//! `cross_entropy` (softmax + negative log-likelihood + label smoothing in one kernel,
+//! with its own backward `(softmax - smoothed one-hot) / N`). Kernels live in
+//! `backend/cpu/softmax.rs`.
 
+use crate::autograd::{record, BackwardOp};
+use crate::backend::cpu;
+use crate::cpu_map;
+use crate::device::{CpuStorage, Storage};
+use crate::dtype::Float;
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 
 impl Tensor {
     /// `log(softmax(x))` along `dim`, computed stably.
     pub fn log_softmax(&self, dim: usize) -> Result<Tensor> {
-        let _ = dim;
-        Err(Error::argument("log_softmax", "not implemented yet"))
+        self.softmax_impl(dim, true)
     }
     /// Softmax along `dim`.
     pub fn softmax(&self, dim: usize) -> Result<Tensor> {
-        let _ = dim;
-        Err(Error::argument("softmax", "not implemented yet"))
+        self.softmax_impl(dim, false)
     }
+
+    fn softmax_impl(&self, dim: usize, log: bool) -> Result<Tensor> {
+        let op = if log { "log_softmax" } else { "softmax" };
+        if dim >= self.rank() {
+            return Err(Error::argument(
+                op,
+                format!("dim {dim} out of range for shape {:?}", self.shape()),
+            ));
+        }
+        let d = self.dims()[dim];
+        let inner: usize = self.dims()[dim + 1..].iter().product();
+        let x = self.contiguous()?;
+        let range = x.dense_range();
+        let storage = match &*x.read_storage() {
+            Storage::Cpu(s) => Storage::Cpu(cpu_map!(s, |v: F| cpu::softmax::softmax_fwd(
+                &v[range.clone()],
+                d,
+                inner,
+                log
+            ))),
+        };
+        let y = Tensor::from_storage(storage, x.shape());
+        let saved = y.detach();
+        Ok(record(y, &[&x], || SoftmaxBackward {
+            y: saved,
+            d,
+            inner,
+            log,
+        }))
+    }
+
     /// Mean negative log-likelihood of `targets` for log-probabilities `(N, C)`.
     pub fn nll_loss(&self, targets: &[usize]) -> Result<Tensor> {
-        let _ = targets;
-        Err(Error::argument("nll_loss", "not implemented yet"))
+        let (n, c) = check_targets("nll_loss", self, targets)?;
+        let x = self.contiguous()?;
+        let range = x.dense_range();
+        let total = match &*x.read_storage() {
+            Storage::Cpu(s) => crate::cpu_with!(s, |v: F| {
+                let v = &v[range.clone()];
+                targets
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &t)| v[i * c + t].to_f64())
+                    .sum::<f64>()
+            }),
+        };
+        let loss = scalar_like(&x, -total / n as f64);
+        Ok(record(loss, &[&x], || NllBackward {
+            targets: targets.to_vec(),
+        }))
     }
+
     /// Mean cross-entropy of logits `(N, C)` against class indices, with optional label
     /// smoothing (PyTorch's definition).
     pub fn cross_entropy(&self, targets: &[usize], label_smoothing: f64) -> Result<Tensor> {
-        let _ = (targets, label_smoothing);
-        Err(Error::argument("cross_entropy", "not implemented yet"))
+        const OP: &str = "cross_entropy";
+        let (n, c) = check_targets(OP, self, targets)?;
+        if !(0.0..=1.0).contains(&label_smoothing) {
+            return Err(Error::argument(
+                OP,
+                format!("label_smoothing must be in [0, 1], got {label_smoothing}"),
+            ));
+        }
+        let x = self.contiguous()?;
+        let range = x.dense_range();
+        let (stats, total) = match &*x.read_storage() {
+            Storage::Cpu(s) => crate::cpu_with!(s, |v: F| {
+                let (stats, total) =
+                    cpu::softmax::cross_entropy_fwd(&v[range.clone()], targets, c, label_smoothing);
+                (Storage::Cpu(F::into_storage(stats)), total)
+            }),
+        };
+        let loss = scalar_like(&x, total / n as f64);
+        Ok(record(loss, &[&x], || CrossEntropyBackward {
+            stats: Tensor::from_storage(stats, [n, 2]),
+            targets: targets.to_vec(),
+            eps: label_smoothing,
+        }))
+    }
+}
+
+/// Checks `(N, C)` input and `N` targets below `C`; returns `(N, C)`.
+fn check_targets(op: &'static str, x: &Tensor, targets: &[usize]) -> Result<(usize, usize)> {
+    if x.rank() != 2 {
+        return Err(Error::shape(
+            op,
+            format!("input must be (N, C), got {:?}", x.shape()),
+        ));
+    }
+    let (n, c) = (x.dims()[0], x.dims()[1]);
+    if targets.len() != n {
+        return Err(Error::shape(
+            op,
+            format!(
+                "{} targets for input of shape {:?} (batch size {n})",
+                targets.len(),
+                x.shape()
+            ),
+        ));
+    }
+    if n == 0 {
+        return Err(Error::shape(op, "empty batch: the mean loss is undefined"));
+    }
+    if let Some((i, &t)) = targets.iter().enumerate().find(|(_, &t)| t >= c) {
+        return Err(Error::argument(
+            op,
+            format!("target {t} at position {i} is out of range for {c} classes"),
+        ));
+    }
+    Ok((n, c))
+}
+
+/// A 0-D tensor with `value`, in `like`'s dtype.
+fn scalar_like(like: &Tensor, value: f64) -> Tensor {
+    let storage = match like.dtype() {
+        crate::dtype::DType::F32 => CpuStorage::F32(vec![value as f32]),
+        crate::dtype::DType::F64 => CpuStorage::F64(vec![value]),
+    };
+    Tensor::from_storage(Storage::Cpu(storage), Vec::<usize>::new())
+}
+
+/// The upstream gradient of a scalar loss, as f64.
+fn upstream(g: &Tensor) -> Result<f64> {
+    g.item()
+}
+
+struct SoftmaxBackward {
+    y: Tensor,
+    d: usize,
+    inner: usize,
+    log: bool,
+}
+
+impl BackwardOp for SoftmaxBackward {
+    fn name(&self) -> &'static str {
+        if self.log {
+            "log_softmax"
+        } else {
+            "softmax"
+        }
+    }
+    fn backward(&self, _inputs: &[Tensor], g: &Tensor) -> Result<Vec<Option<Tensor>>> {
+        let g = g.contiguous()?;
+        let (ry, rg) = (self.y.dense_range(), g.dense_range());
+        let dx = match (&*self.y.read_storage(), &*g.read_storage()) {
+            (Storage::Cpu(a), Storage::Cpu(b)) => {
+                Storage::Cpu(crate::cpu_map2!(self.name(), a, b, |y, dy: F| {
+                    cpu::softmax::softmax_bwd(
+                        &y[ry.clone()],
+                        &dy[rg.clone()],
+                        self.d,
+                        self.inner,
+                        self.log,
+                    )
+                })?)
+            }
+        };
+        Ok(vec![Some(Tensor::from_storage(dx, self.y.shape()))])
+    }
+}
+
+struct NllBackward {
+    targets: Vec<usize>,
+}
+
+impl BackwardOp for NllBackward {
+    fn name(&self) -> &'static str {
+        "nll_loss"
+    }
+    /// `-g / N` at each row's target, zero elsewhere.
+    fn backward(&self, inputs: &[Tensor], g: &Tensor) -> Result<Vec<Option<Tensor>>> {
+        let x = &inputs[0];
+        let (n, c) = (x.dims()[0], x.dims()[1]);
+        let v = -upstream(g)? / n as f64;
+        let storage = match &*x.read_storage() {
+            Storage::Cpu(s) => cpu_map!(s, |_s: F| {
+                let mut dx = vec![F::ZERO; n * c];
+                for (i, &t) in self.targets.iter().enumerate() {
+                    dx[i * c + t] = F::from_f64(v);
+                }
+                dx
+            }),
+        };
+        Ok(vec![Some(Tensor::from_storage(
+            Storage::Cpu(storage),
+            x.shape(),
+        ))])
+    }
+}
+
+struct CrossEntropyBackward {
+    /// Per row: the max logit and `ln Σ exp(x - max)`, shape `(N, 2)`.
+    stats: Tensor,
+    targets: Vec<usize>,
+    eps: f64,
+}
+
+impl BackwardOp for CrossEntropyBackward {
+    fn name(&self) -> &'static str {
+        "cross_entropy"
+    }
+    fn backward(&self, inputs: &[Tensor], g: &Tensor) -> Result<Vec<Option<Tensor>>> {
+        let x = &inputs[0];
+        let (n, c) = (x.dims()[0], x.dims()[1]);
+        let scale = upstream(g)? / n as f64;
+        let (rx, rs) = (x.dense_range(), self.stats.dense_range());
+        let dx = match (&*x.read_storage(), &*self.stats.read_storage()) {
+            (Storage::Cpu(a), Storage::Cpu(b)) => {
+                Storage::Cpu(crate::cpu_map2!("cross_entropy", a, b, |x, stats: F| {
+                    cpu::softmax::cross_entropy_bwd(
+                        &x[rx.clone()],
+                        &stats[rs.clone()],
+                        &self.targets,
+                        c,
+                        self.eps,
+                        F::from_f64(scale),
+                    )
+                })?)
+            }
+        };
+        Ok(vec![Some(Tensor::from_storage(dx, x.shape()))])
     }
 }

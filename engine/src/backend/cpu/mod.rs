@@ -4,10 +4,13 @@
 
 pub mod conv;
 pub mod copy;
+pub mod dropout;
 pub mod elementwise;
 pub mod gemm;
+pub mod norm;
 pub mod pool;
 pub mod reduce;
+pub mod softmax;
 
 /// Elements per parallel task: large enough to amortise rayon's scheduling cost.
 pub const PAR_CHUNK: usize = 1 << 14;

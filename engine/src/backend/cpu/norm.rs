@@ -1,0 +1,158 @@
+//! BatchNorm kernels over a dense input seen as `(n, c, s)` (`s` = H*W, 1 for `(N, C)`):
+//! per-channel sums in one pass (f64 accumulators, shifted for accuracy), the
+//! per-channel affine map of the forward, and the fused three-coefficient map of the
+//! backward. Planes of one channel are reduced in a fixed order, so results are
+//! bit-identical run to run; channels (or plane groups) run in parallel.
+
+use std::mem::MaybeUninit;
+
+use rayon::prelude::*;
+
+use super::PAR_CHUNK;
+use crate::dtype::Float;
+
+/// A BatchNorm input's dims: batch, channels, spatial size per channel plane.
+#[derive(Clone, Copy, Debug)]
+pub struct Ncs {
+    pub n: usize,
+    pub c: usize,
+    pub s: usize,
+}
+
+/// Per channel `ch`: `(Σ (a - sa[ch]), Σ (a - sa[ch]) * (b - sb[ch]))`, in f64.
+///
+/// Forward statistics use `a = b = x` shifted by a sample of the channel (sum and sum of
+/// squares without cancellation); the backward uses `a = dy` (no shift) and `b = x`
+/// shifted by the saved mean (`Σ dy` and `Σ dy * (x - mean)`).
+pub fn channel_sums<F: Float>(a: &[F], sa: &[f64], b: &[F], sb: &[f64], d: Ncs) -> Vec<(f64, f64)> {
+    if d.s == 1 {
+        // Rows of `c` values: accumulate down the rows, vectorized across channels.
+        let mut s1 = vec![0.0f64; d.c];
+        let mut s2 = vec![0.0f64; d.c];
+        for (ra, rb) in a.chunks_exact(d.c).zip(b.chunks_exact(d.c)) {
+            for j in 0..d.c {
+                let u = ra[j].to_f64() - sa[j];
+                let v = rb[j].to_f64() - sb[j];
+                s1[j] += u;
+                s2[j] += u * v;
+            }
+        }
+        return s1.into_iter().zip(s2).collect();
+    }
+    (0..d.c)
+        .into_par_iter()
+        .map(|ch| {
+            let (ka, kb) = (sa[ch], sb[ch]);
+            let mut acc1 = [0.0f64; 8];
+            let mut acc2 = [0.0f64; 8];
+            let (mut t1, mut t2) = (0.0f64, 0.0f64);
+            for i in 0..d.n {
+                let off = (i * d.c + ch) * d.s;
+                let (pa, pb) = (&a[off..off + d.s], &b[off..off + d.s]);
+                let (ca, cb) = (pa.chunks_exact(8), pb.chunks_exact(8));
+                let (ra, rb) = (ca.remainder(), cb.remainder());
+                for (xa, xb) in ca.zip(cb) {
+                    for k in 0..8 {
+                        let u = xa[k].to_f64() - ka;
+                        let v = xb[k].to_f64() - kb;
+                        acc1[k] += u;
+                        acc2[k] += u * v;
+                    }
+                }
+                for (&xa, &xb) in ra.iter().zip(rb) {
+                    let u = xa.to_f64() - ka;
+                    t1 += u;
+                    t2 += u * (xb.to_f64() - kb);
+                }
+            }
+            (tree8(&acc1) + t1, tree8(&acc2) + t2)
+        })
+        .collect()
+}
+
+fn tree8(a: &[f64; 8]) -> f64 {
+    ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]))
+}
+
+/// A vector of `n` elements filled in parallel by `fill(task, out)`, task `t` owning
+/// elements `t * chunk ..`, without zeroing it first (one memory pass saved).
+/// `fill` must write every element of its slice.
+pub(crate) fn par_build<F: Float>(
+    n: usize,
+    chunk: usize,
+    fill: impl Fn(usize, &mut [MaybeUninit<F>]) + Sync,
+) -> Vec<F> {
+    let mut out = Vec::with_capacity(n);
+    out.spare_capacity_mut()[..n]
+        .par_chunks_mut(chunk.max(1))
+        .enumerate()
+        .for_each(|(t, o)| fill(t, o));
+    // SAFETY: every element of the first `n` was written by `fill`.
+    unsafe { out.set_len(n) };
+    out
+}
+
+/// Elements per task: whole planes of `s` (or rows of `c` when `s == 1`, where the
+/// coefficients vary along the row), about PAR_CHUNK of them.
+fn unit_and_chunk(d: Ncs) -> (usize, usize) {
+    let unit = if d.s == 1 { d.c } else { d.s };
+    (unit, (PAR_CHUNK / unit.max(1)).max(1) * unit)
+}
+
+/// `out = x * scale[ch] + shift[ch]` (the forward, both modes).
+pub fn channel_affine<F: Float>(x: &[F], scale: &[F], shift: &[F], d: Ncs) -> Vec<F> {
+    let (unit, chunk) = unit_and_chunk(d);
+    par_build(x.len(), chunk, |t, o| {
+        let x = &x[t * chunk..t * chunk + o.len()];
+        for (j, (o, x)) in o
+            .chunks_exact_mut(unit)
+            .zip(x.chunks_exact(unit))
+            .enumerate()
+        {
+            if d.s == 1 {
+                for i in 0..unit {
+                    o[i].write(x[i] * scale[i] + shift[i]);
+                }
+            } else {
+                let ch = (t * chunk / unit + j) % d.c;
+                let (a, b) = (scale[ch], shift[ch]);
+                for (o, &x) in o.iter_mut().zip(x) {
+                    o.write(x * a + b);
+                }
+            }
+        }
+    })
+}
+
+/// `dx = dy * k_dy[ch] + x * k_x[ch] + k_0[ch]`: the BatchNorm input gradient with the
+/// reductions folded into three per-channel coefficients (see `ops/norm.rs`).
+pub fn channel_affine2<F: Float>(
+    dy: &[F],
+    x: &[F],
+    k_dy: &[F],
+    k_x: &[F],
+    k_0: &[F],
+    d: Ncs,
+) -> Vec<F> {
+    let (unit, chunk) = unit_and_chunk(d);
+    par_build(x.len(), chunk, |t, o| {
+        let r = t * chunk..t * chunk + o.len();
+        let (x, dy) = (&x[r.clone()], &dy[r]);
+        let units = o
+            .chunks_exact_mut(unit)
+            .zip(dy.chunks_exact(unit).zip(x.chunks_exact(unit)));
+        for (j, (o, (dy, x))) in units.enumerate() {
+            if d.s == 1 {
+                for i in 0..unit {
+                    o[i].write(dy[i] * k_dy[i] + x[i] * k_x[i] + k_0[i]);
+                }
+            } else {
+                let ch = (t * chunk / unit + j) % d.c;
+                let (a, b, k) = (k_dy[ch], k_x[ch], k_0[ch]);
+                for i in 0..unit {
+                    o[i].write(dy[i] * a + x[i] * b + k);
+                }
+            }
+        }
+    })
+}
