@@ -385,7 +385,7 @@ fn mlp_fits_a_fixed_batch_with_adam_and_sgd() {
 }
 
 #[test]
-#[ignore = "needs conv/norm ops from the other branches"]
+
 fn mlp_fits_a_fixed_batch_with_cross_entropy() {
     let (x, _) = batch();
     let targets = [0usize, 1, 2, 0, 1, 2, 0, 1];
@@ -639,7 +639,7 @@ fn flatten_and_relu_forward() {
 }
 
 #[test]
-#[ignore = "needs conv/norm ops from the other branches"]
+
 fn cnn_summary_reports_mnist_shapes() {
     let model = cnn(&mut Rng::new(0));
     let before = model.state_dict();
@@ -679,7 +679,7 @@ fn cnn_summary_reports_mnist_shapes() {
 }
 
 #[test]
-#[ignore = "needs conv/norm ops from the other branches"]
+
 fn eval_mode_is_deterministic_and_training_mode_updates_state() {
     let mut rng = Rng::new(1);
     let mut model = cnn(&mut rng);
@@ -729,7 +729,7 @@ fn eval_mode_is_deterministic_and_training_mode_updates_state() {
 }
 
 #[test]
-#[ignore = "needs conv/norm ops from the other branches"]
+
 fn cnn_trains_on_a_fixed_batch() {
     let mut rng = Rng::new(2);
     let model = cnn(&mut rng);
