@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
-use engine::nn::{Module, Sequential};
+use engine::nn::{LayerSummary, Module, Sequential};
 use engine::optim::{Adam, AdamW, Optimizer, Sgd};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -234,24 +234,7 @@ fn print_summary(config: &TrainConfig, model: &Sequential, train: &usize, val: &
         dir.display()
     );
     match model.summary(&[1, 1, 28, 28]) {
-        Ok(rows) => {
-            println!(
-                "{:<6} {:<58} {:<18} {:>10}",
-                "layer", "module", "output", "params"
-            );
-            let mut total = 0;
-            for r in &rows {
-                println!(
-                    "{:<6} {:<58} {:<18} {:>10}",
-                    r.name,
-                    r.description,
-                    format!("{:?}", r.output_shape),
-                    r.params
-                );
-                total += r.params;
-            }
-            println!("{:<6} {:<58} {:<18} {:>10}", "", "total", "", total);
-        }
+        Ok(rows) => print!("{}", LayerSummary::table(&rows)),
         Err(e) => println!("(no summary: {e})"),
     }
 }

@@ -1,0 +1,56 @@
+//! A whole training step (forward, cross-entropy, backward, Adam) of the MNIST models:
+//! the figure that matters for training speed, in images per second.
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use engine::nn::Module;
+use engine::optim::{Adam, Optimizer};
+use engine::{DType, Device, Rng, Tensor};
+use mnist::models::ModelKind;
+
+fn train_step(c: &mut Criterion) {
+    let mut group = c.benchmark_group("train_step");
+    group.sample_size(10);
+    let cases = [
+        (ModelKind::Cnn, 64),
+        (ModelKind::Cnn, 256),
+        (ModelKind::Small, 64),
+        (ModelKind::Mlp, 64),
+    ];
+    for (kind, batch) in cases {
+        let mut rng = Rng::new(1);
+        let mut model = kind.build(0);
+        model.set_training(true);
+        let mut opt = Adam::new(model.parameters(), 1e-3);
+        let x = Tensor::randn(
+            [batch, 1, 28, 28],
+            0.0,
+            1.0,
+            DType::F32,
+            Device::Cpu,
+            &mut rng,
+        )
+        .unwrap();
+        let labels: Vec<usize> = (0..batch).map(|_| rng.below(10) as usize).collect();
+        group.throughput(Throughput::Elements(batch as u64));
+        group.bench_with_input(
+            BenchmarkId::new(format!("{kind}/cpu"), batch),
+            &batch,
+            |b, _| {
+                b.iter(|| {
+                    let loss = model
+                        .forward(&x)
+                        .unwrap()
+                        .cross_entropy(&labels, 0.0)
+                        .unwrap();
+                    opt.zero_grad();
+                    loss.backward().unwrap();
+                    opt.step().unwrap();
+                })
+            },
+        );
+    }
+    group.finish();
+}
+
+criterion_group!(benches, train_step);
+criterion_main!(benches);
