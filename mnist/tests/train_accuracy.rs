@@ -58,8 +58,8 @@ fn small_passes_95_percent_after_one_epoch() {
     }
 }
 
-/// Trains `kind` on `data` for `epochs` with Adam and returns the accuracy on `eval_on`.
-fn fit(kind: ModelKind, data: &Dataset, eval_on: &Dataset, epochs: usize, lr: f64) -> f64 {
+/// Trains `kind` on `data` for `epochs` with Adam and returns the accuracy on each of `eval_on`.
+fn fit(kind: ModelKind, data: &Dataset, eval_on: &[&Dataset], epochs: usize, lr: f64) -> Vec<f64> {
     let mut model = kind.build(7);
     let mut opt = Adam::new(engine::nn::Module::parameters(&model), lr);
     let config = TrainConfig {
@@ -83,27 +83,28 @@ fn fit(kind: ModelKind, data: &Dataset, eval_on: &Dataset, epochs: usize, lr: f6
         )
         .unwrap();
     }
-    evaluate(&mut model, eval_on, 256).unwrap().accuracy
+    eval_on.iter().map(|d| evaluate(&mut model, d, 256).unwrap().accuracy).collect()
 }
 
 #[test]
 fn memorises_128_samples() {
     let data = common::load();
     let few = data.train.take(128);
-    let accuracy = fit(ModelKind::Mlp, &few, &few, 40, 1e-3);
+    let accuracy = fit(ModelKind::Mlp, &few, &[&few], 40, 1e-3)[0];
     assert_eq!(accuracy, 1.0, "train accuracy on 128 samples: {accuracy}");
 }
 
 #[test]
 fn shuffled_labels_stay_near_chance() {
     let data = common::load();
-    let mut train = data.train.take(2000);
-    // A fixed derangement of the labels breaks every image-label relation.
+    let mut train = data.train.take(1000);
+    // A random permutation of the labels breaks every image-label relation.
     let mut rng = engine::Rng::new(11);
     rng.shuffle(&mut train.labels);
-    let accuracy = fit(ModelKind::Mlp, &train, &data.test, 5, 1e-3);
-    assert!(
-        (0.05..0.2).contains(&accuracy),
-        "test accuracy with random labels: {accuracy}"
-    );
+    let acc = fit(ModelKind::Mlp, &train, &[&train, &data.test], 20, 1e-3);
+    // It fits its random training labels above chance, yet learns nothing that
+    // transfers: the test accuracy stays at chance level (10%, give or take which
+    // digits happen to map to themselves), far from the >90% of real labels.
+    assert!(acc[0] > 0.3, "train accuracy on random labels: {}", acc[0]);
+    assert!(acc[1] < 0.2, "test accuracy with random labels: {}", acc[1]);
 }
