@@ -49,18 +49,18 @@ pub struct TrainArgs {
     pub epochs: Option<usize>,
     #[arg(long)]
     pub batch_size: Option<usize>,
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub lr: Option<f64>,
     #[arg(long, value_enum)]
     pub optimizer: Option<OptimizerKind>,
     /// SGD momentum.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub momentum: Option<f64>,
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub weight_decay: Option<f64>,
     #[arg(long, value_enum)]
     pub scheduler: Option<SchedulerKind>,
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub label_smoothing: Option<f64>,
     #[arg(long)]
     pub seed: Option<u64>,

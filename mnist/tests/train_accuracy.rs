@@ -83,7 +83,10 @@ fn fit(kind: ModelKind, data: &Dataset, eval_on: &[&Dataset], epochs: usize, lr:
         )
         .unwrap();
     }
-    eval_on.iter().map(|d| evaluate(&mut model, d, 256).unwrap().accuracy).collect()
+    eval_on
+        .iter()
+        .map(|d| evaluate(&mut model, d, 256).unwrap().accuracy)
+        .collect()
 }
 
 #[test]
