@@ -56,7 +56,7 @@ fn batch_norm(c: &mut Criterion) {
             .unwrap()
             .requires_grad_(true);
         bwd.throughput(Throughput::Elements(x.numel() as u64));
-        // Only the backward is timed: dx, dgamma and dbeta.
+        // Only the backward is timed (dx, dgamma, dbeta); one graph alive at a time.
         bwd.bench_function(BenchmarkId::new("cpu", name(&dims)), |bch| {
             bch.iter_batched(
                 || {
@@ -67,7 +67,7 @@ fn batch_norm(c: &mut Criterion) {
                         .unwrap()
                 },
                 |y| y.backward_with(&dy).unwrap(),
-                BatchSize::SmallInput,
+                BatchSize::PerIteration,
             )
         });
     }
