@@ -7,7 +7,12 @@ use engine::optim::{Adam, Optimizer};
 use engine::{DType, Device, Rng, Tensor};
 use mnist::models::ModelKind;
 
+/// The same allocator policy as the `mnist` binary, so the figures match training.
+#[global_allocator]
+static ALLOCATOR: mnist::allocator::MiMalloc = mnist::allocator::MiMalloc;
+
 fn train_step(c: &mut Criterion) {
+    mnist::allocator::keep_freed_pages();
     let mut group = c.benchmark_group("train_step");
     group.sample_size(10);
     let cases = [

@@ -1,5 +1,6 @@
 //! MNIST data, model zoo and training.
 
+pub mod allocator;
 pub mod augment;
 pub mod config;
 pub mod data;

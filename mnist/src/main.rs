@@ -14,14 +14,13 @@ use mnist::config::TrainConfig;
 use mnist::data::{load_mnist, resolve_data_dir, DownloadPolicy};
 use mnist::train::{self, evaluate, load_model_checkpoint, resolve_device, RunOptions};
 
-/// mimalloc keeps freed pages for reuse: the step's large temporaries then cost no page
-/// faults (glibc hands them back to the kernel and faults them in again every step).
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: mnist::allocator::MiMalloc = mnist::allocator::MiMalloc;
 
 static STOP: AtomicBool = AtomicBool::new(false);
 
 fn main() -> ExitCode {
+    mnist::allocator::keep_freed_pages();
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::Train(args)) => run_train(&args),
