@@ -20,6 +20,8 @@ pub enum Sym {
     KParam(u32, u32),
     Global(u64),
     Const(u64),
+    /// `.extern .shared` (dynamic): offsets patched to the dynamic base after decoding.
+    ExternShared,
 }
 
 struct Frame {
@@ -42,7 +44,9 @@ pub(crate) struct Dec<'a> {
     globals: HashMap<String, Sym>,
     pub shared_size: u32,
     extern_shared: Vec<String>,
-    dyn_base: u32,
+    extern_consts: Vec<usize>,
+    extern_pcs: Vec<usize>,
+    extern_pending: bool,
     pub local_size: u32,
     pub tparam_size: u32,
     labels: HashMap<String, u32>,
@@ -90,6 +94,10 @@ impl<'a> Dec<'a> {
     }
     pub fn emit(&mut self, op: Op) {
         let (g, n) = self.guard;
+        if self.extern_pending {
+            self.extern_pending = false;
+            self.extern_pcs.push(self.code.len());
+        }
         self.code.push(Inst {
             op,
             guard: g,
@@ -196,6 +204,12 @@ impl<'a> Dec<'a> {
                     return match s {
                         Sym::Reg(r) => Ok(r),
                         Sym::Shared(off) => Ok(self.konst(off as u64)),
+                        Sym::ExternShared => {
+                            let r = self.new_reg();
+                            self.extern_consts.push(self.const_list.len());
+                            self.const_list.push((r, 0));
+                            Ok(r)
+                        }
                         Sym::Local(off) => Ok(self.konst(off as u64)),
                         Sym::Global(a) | Sym::Const(a) => Ok(self.konst(a)),
                         Sym::TParam(..) | Sym::KParam(..) => self.err(
@@ -271,6 +285,17 @@ impl<'a> Dec<'a> {
                     off: (SHARED_WINDOW + o as u64) as i64 + off,
                 },
             ),
+            Sym::ExternShared if space == Space::Shared || g => {
+                self.extern_pending = true;
+                let w = if g { SHARED_WINDOW as i64 } else { 0 };
+                (
+                    space,
+                    Addr {
+                        base: NO_REG,
+                        off: w + off,
+                    },
+                )
+            }
             Sym::Local(o) if space == Space::Local => (
                 space,
                 Addr {
@@ -348,7 +373,7 @@ impl<'a> Dec<'a> {
             ".shared" => {
                 if v.is_extern || v.dims.first() == Some(&None) {
                     self.extern_shared.push(v.name.clone());
-                    Sym::Shared(self.dyn_base)
+                    Sym::ExternShared
                 } else {
                     let o = self.shared_size.next_multiple_of(align);
                     self.shared_size = o + size;
@@ -610,7 +635,9 @@ pub fn decode_kernel(
         globals,
         shared_size: 0,
         extern_shared: vec![],
-        dyn_base: static_shared_bound(ast),
+        extern_consts: vec![],
+        extern_pcs: vec![],
+        extern_pending: false,
         local_size: 0,
         tparam_size: 0,
         labels: HashMap::new(),
@@ -691,6 +718,19 @@ pub fn decode_kernel(
     if let Some(line) = dfs(0, &adj, &mut state) {
         return d.err(line, "recursive calls are not supported");
     }
+    // dynamic shared memory starts after the static part: patch its users
+    let dyn_base = d.shared_size.next_multiple_of(16);
+    for &i in &d.extern_consts {
+        d.const_list[i].1 += dyn_base as u64;
+    }
+    for &pc in &d.extern_pcs {
+        match &mut d.code[pc].op {
+            Op::Ld { addr, .. } | Op::St { addr, .. } | Op::Atom { addr, .. } => {
+                addr.off += dyn_base as i64
+            }
+            _ => {}
+        }
+    }
     Ok(Kernel {
         name: entry.name.clone(),
         code: d.code,
@@ -701,40 +741,10 @@ pub fn decode_kernel(
         params,
         param_size: poff,
         shared_static: d.shared_size,
-        dyn_shared_base: d.dyn_base,
+        dyn_shared_base: dyn_base,
         local_size: d.local_size,
         tparam_size: d.tparam_size,
         funcs: d.funcs,
         has_calls: !d.edges.is_empty(),
     })
-}
-
-/// An upper bound of the static shared memory of any kernel of the module (all `.shared`
-/// declarations, each with its alignment padding): dynamic shared memory starts after it.
-fn static_shared_bound(ast: &ModuleAst) -> u32 {
-    fn walk(s: &[Stmt], acc: &mut u64) {
-        for st in s {
-            match st {
-                Stmt::Var(v)
-                    if v.space == ".shared" && !v.is_extern && v.dims.first() != Some(&None) =>
-                {
-                    *acc += v.size() + v.align
-                }
-                Stmt::Scope(inner) => walk(inner, acc),
-                _ => {}
-            }
-        }
-    }
-    let mut acc = 0u64;
-    for v in &ast.vars {
-        if v.space == ".shared" && !v.is_extern && v.dims.first() != Some(&None) {
-            acc += v.size() + v.align;
-        }
-    }
-    for f in &ast.funcs {
-        if let Some(b) = &f.body {
-            walk(b, &mut acc);
-        }
-    }
-    (acc.min(1 << 30) as u32).next_multiple_of(16)
 }
