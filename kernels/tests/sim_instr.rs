@@ -727,9 +727,7 @@ END:
 
 #[test]
 fn vectors_local_generic_and_calls() {
-    let src = format!(
-        "{}",
-        r#".version 7.8
+    let src = r#".version 7.8
 .target sm_70
 .address_size 64
 .func (.param .b32 r) twice(.param .b32 x)
@@ -774,10 +772,9 @@ fn vectors_local_generic_and_calls() {
     st.global.u64 [%rd1+32], %rd7;
     ret;
 }
-"#
-    );
+"#;
     let c = Context::new(SimOptions::default());
-    let m = c.load_module(&src).unwrap();
+    let m = c.load_module(src).unwrap();
     let f_ = m.function("t").unwrap();
     assert_eq!(f_.params().len(), 1);
     let out = c.alloc(64).unwrap();

@@ -825,7 +825,7 @@ fn reduction_shuffles_ballot_local() {
         assert_eq!(out[4], x[((4 * n) % 7) as usize]);
         // lanes 0..19 hold x, 20..31 hold 0; width-16 segments summed with shfl.down
         let seg0: f32 = (1..=16).map(|i| i as f32).sum();
-        let count = 32 - 12 + 0; // v > 0 for lanes whose segment sum > 0: lanes 0..19 (seg 1 lanes 16..19 hold x)
+        let count = 32 - 12; // v > 0 for lanes whose segment sum > 0: lanes 0..19 (seg 1 lanes 16..19 hold x)
         let _ = (seg0, count);
         // out[0] = atomicAdd of sm[5]
         assert!(out[0] > 0.0);

@@ -15,6 +15,13 @@
 //! as `u32::MAX` for `div.u32`), `rem` by zero gives the dividend; `INT_MIN / -1` gives
 //! `INT_MIN` and `INT_MIN % -1` gives 0. None of them traps.
 
+// `is_multiple_of` needs Rust 1.87; the workspace's MSRV is 1.80.
+#![allow(
+    unknown_lints,
+    clippy::manual_is_multiple_of,
+    clippy::manual_checked_ops
+)]
+
 pub mod alu;
 pub mod checks;
 pub mod context;

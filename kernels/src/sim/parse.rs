@@ -618,9 +618,7 @@ impl<'a> Parser<'a> {
                     Some(Tok::Ident(s)) => {
                         self.pos += 1;
                         base = Some(s);
-                        if self.eat_punct('+') {
-                            off = self.int()? as i64;
-                        } else if self.is_punct('-') {
+                        if self.eat_punct('+') || self.is_punct('-') {
                             off = self.int()? as i64;
                         }
                     }
