@@ -124,12 +124,13 @@ pub fn train(
             print_epoch_line(&row, config.epochs, result.images as f64 / result.seconds);
         }
         metrics.push(row);
-        progress.epochs_done = epoch + 1;
-        // Best = highest validation accuracy (the last epoch when there is no validation set).
-        let accuracy = val.as_ref().map_or(result.accuracy, |v| v.accuracy);
-        if accuracy > progress.best_val_accuracy || progress.best_epoch == 0 {
-            progress.best_val_accuracy = accuracy;
-            progress.best_epoch = epoch + 1;
+        // Best = highest validation accuracy (training accuracy without a validation set).
+        let (accuracy, loss) = match &val {
+            Some(v) => (v.accuracy, v.loss),
+            None => (result.accuracy, result.loss),
+        };
+        let (new_best, stop) = progress.observe(epoch + 1, accuracy, loss, config.patience);
+        if new_best {
             save_state(
                 &run.best_checkpoint(),
                 config.model,
@@ -137,13 +138,6 @@ pub fn train(
                 None,
                 &progress,
             )?;
-        }
-        let loss = val.as_ref().map_or(result.loss, |v| v.loss);
-        if loss < progress.best_val_loss || epoch == 0 {
-            progress.best_val_loss = loss;
-            progress.epochs_without_improvement = 0;
-        } else {
-            progress.epochs_without_improvement += 1;
         }
         save_state(
             &run.last_checkpoint(),
@@ -153,10 +147,7 @@ pub fn train(
             &progress,
         )?;
         run.write_metrics(&metrics)?;
-        if config
-            .patience
-            .is_some_and(|p| progress.epochs_without_improvement >= p)
-        {
+        if stop {
             if !opts.quiet {
                 println!(
                     "early stopping: no lower validation loss for {} epochs",

@@ -44,6 +44,34 @@ pub struct Progress {
 }
 
 impl Progress {
+    /// Records finished epoch `epoch` (1-based) with its selection accuracy and loss
+    /// (validation when there is a validation set). Returns whether this is the new best
+    /// model (highest accuracy) and whether early stopping with `patience` should stop now
+    /// (that many epochs without a lower loss).
+    pub fn observe(
+        &mut self,
+        epoch: usize,
+        accuracy: f64,
+        loss: f64,
+        patience: Option<usize>,
+    ) -> (bool, bool) {
+        let first = self.epochs_done == 0;
+        self.epochs_done = epoch;
+        let new_best = first || accuracy > self.best_val_accuracy;
+        if new_best {
+            self.best_val_accuracy = accuracy;
+            self.best_epoch = epoch;
+        }
+        if first || loss < self.best_val_loss {
+            self.best_val_loss = loss;
+            self.epochs_without_improvement = 0;
+        } else {
+            self.epochs_without_improvement += 1;
+        }
+        let stop = patience.is_some_and(|p| self.epochs_without_improvement >= p);
+        (new_best, stop)
+    }
+
     fn to_metadata(&self, model: ModelKind) -> HashMap<String, String> {
         HashMap::from([
             ("model".to_string(), model.name().to_string()),
@@ -174,4 +202,30 @@ pub fn load_model_checkpoint(
         ))
     })?;
     Ok((kind, model))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn best_model_and_early_stopping() {
+        let mut p = Progress::default();
+        // (accuracy, loss) per epoch; patience 2.
+        assert_eq!(p.observe(1, 0.90, 0.50, Some(2)), (true, false));
+        assert_eq!(p.observe(2, 0.95, 0.30, Some(2)), (true, false));
+        assert_eq!(
+            p.observe(3, 0.94, 0.35, Some(2)),
+            (false, false),
+            "one epoch without a lower loss"
+        );
+        assert_eq!(
+            p.observe(4, 0.96, 0.31, Some(2)),
+            (true, true),
+            "two: stop, but epoch 4 is the best"
+        );
+        assert_eq!((p.best_epoch, p.best_val_loss, p.epochs_done), (4, 0.30, 4));
+        // Without patience it never stops.
+        assert_eq!(p.observe(5, 0.10, 9.0, None), (false, false));
+    }
 }
