@@ -43,31 +43,40 @@ pub struct TrainArgs {
     /// auto, cpu, cuda, cuda:N or cuda-sim.
     #[arg(long)]
     pub device: Option<String>,
+    /// mlp, cnn (default) or small.
     #[arg(long, value_parser = parse_model)]
     pub model: Option<ModelKind>,
+    /// Passes over the training set (default 3).
     #[arg(long)]
     pub epochs: Option<usize>,
+    /// Images per step (default 64).
     #[arg(long)]
     pub batch_size: Option<usize>,
+    /// Learning rate; the peak rate for onecycle (default 1e-3).
     #[arg(long, allow_negative_numbers = true)]
     pub lr: Option<f64>,
+    /// Default adam.
     #[arg(long, value_enum)]
     pub optimizer: Option<OptimizerKind>,
     /// SGD momentum.
     #[arg(long, allow_negative_numbers = true)]
     pub momentum: Option<f64>,
+    /// L2 penalty (sgd, adam) or decoupled decay (adamw); default 0.
     #[arg(long, allow_negative_numbers = true)]
     pub weight_decay: Option<f64>,
+    /// Learning-rate schedule (default none).
     #[arg(long, value_enum)]
     pub scheduler: Option<SchedulerKind>,
+    /// Cross-entropy label smoothing in [0, 1) (default 0).
     #[arg(long, allow_negative_numbers = true)]
     pub label_smoothing: Option<f64>,
+    /// Seeds initialisation, split, shuffling, augmentation and dropout (default 42).
     #[arg(long)]
     pub seed: Option<u64>,
     /// Random rotation and translation of training images.
     #[arg(long)]
     pub augment: bool,
-    /// Training images held out for validation.
+    /// Training images held out for validation (default 5000).
     #[arg(long)]
     pub val_split: Option<usize>,
     /// Early stopping: epochs without a lower validation loss.
@@ -79,7 +88,7 @@ pub struct TrainArgs {
     /// Where the MNIST files are (default: $MNIST_DIR, else data/mnist); missing files are downloaded.
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
-    /// Parent folder of run folders.
+    /// Parent folder of run folders (default runs).
     #[arg(long)]
     pub out_dir: Option<PathBuf>,
     /// Worker threads (default: all cores).
@@ -92,11 +101,13 @@ pub struct TrainArgs {
 
 #[derive(Args, Debug)]
 pub struct EvalArgs {
+    /// A best.safetensors or last.safetensors of a run.
     #[arg(long, value_name = "FILE")]
     pub checkpoint: PathBuf,
     /// Architecture of the checkpoint (default: read from the checkpoint).
     #[arg(long, value_parser = parse_model)]
     pub model: Option<ModelKind>,
+    /// Where the MNIST files are (default: $MNIST_DIR, else data/mnist).
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
     #[arg(long, default_value = "auto")]
@@ -109,8 +120,10 @@ pub struct EvalArgs {
 pub struct PredictArgs {
     /// A digit image, PNG or PGM, any size (white digit on black, or black on white).
     pub image: PathBuf,
+    /// A best.safetensors or last.safetensors of a run.
     #[arg(long, value_name = "FILE")]
     pub checkpoint: PathBuf,
+    /// Architecture of the checkpoint (default: read from the checkpoint).
     #[arg(long, value_parser = parse_model)]
     pub model: Option<ModelKind>,
     #[arg(long, default_value = "auto")]

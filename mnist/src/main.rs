@@ -10,8 +10,8 @@ use clap::Parser;
 use cli::{Cli, Command, EvalArgs, PredictArgs, TrainArgs};
 use engine::nn::Module;
 use engine::no_grad;
-use mnist::config::TrainConfig;
 use mnist::data::{load_mnist, resolve_data_dir, DownloadPolicy};
+use mnist::run_dir::RunDir;
 use mnist::train::{self, evaluate, load_model_checkpoint, resolve_device, RunOptions};
 
 #[global_allocator]
@@ -45,8 +45,14 @@ fn run_train(args: &TrainArgs) -> Result<(), String> {
             .map_err(|e| e.to_string())?;
     }
     let config = match &args.resume {
-        // A resumed run keeps its recorded configuration.
-        Some(dir) => TrainConfig::from_file(&dir.join("config.json"))?,
+        // A resumed run keeps its recorded configuration; only the epoch count may grow.
+        Some(dir) => {
+            let mut config = RunDir::open(dir)
+                .and_then(|run| run.read_config())
+                .map_err(|e| e.to_string())?;
+            config.epochs = args.epochs.unwrap_or(config.epochs);
+            config
+        }
         None => args.to_config()?,
     };
     let data = load_mnist(

@@ -13,6 +13,9 @@ use crate::models::ModelKind;
 use crate::report::{self, EpochMetrics};
 use crate::train::{io_err, EvalResult, TrainError};
 
+/// What config.json records beyond the hyperparameters.
+const RUN_INFO: [&str; 3] = ["resolved_device", "crate_version", "git_commit"];
+
 /// A run folder on disk.
 pub struct RunDir {
     pub path: PathBuf,
@@ -62,10 +65,26 @@ impl RunDir {
     pub fn write_config(&self, config: &TrainConfig, device: &str) -> Result<(), TrainError> {
         let mut value =
             serde_json::to_value(config).map_err(|e| TrainError::Config(e.to_string()))?;
-        value["resolved_device"] = json!(device);
-        value["crate_version"] = json!(env!("CARGO_PKG_VERSION"));
-        value["git_commit"] = json!(git_commit());
+        value[RUN_INFO[0]] = json!(device);
+        value[RUN_INFO[1]] = json!(env!("CARGO_PKG_VERSION"));
+        value[RUN_INFO[2]] = json!(git_commit());
         self.write_json("config.json", &value)
+    }
+
+    /// The hyperparameters recorded in config.json (for `--resume`).
+    pub fn read_config(&self) -> Result<TrainConfig, TrainError> {
+        let path = self.path.join("config.json");
+        let text = std::fs::read_to_string(&path).map_err(io_err(&path))?;
+        let bad = |e: serde_json::Error| {
+            TrainError::Config(format!("{}: invalid config: {e}", path.display()))
+        };
+        let mut value: Value = serde_json::from_str(&text).map_err(bad)?;
+        if let Some(map) = value.as_object_mut() {
+            for key in RUN_INFO {
+                map.remove(key);
+            }
+        }
+        serde_json::from_value(value).map_err(bad)
     }
 
     /// metrics.json: one entry per finished epoch.

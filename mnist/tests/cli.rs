@@ -296,3 +296,23 @@ fn ctrl_c_stops_cleanly_after_saving_last() {
         "a temp file was left behind"
     );
 }
+
+#[test]
+fn resume_extends_a_finished_run() {
+    let run = quick_run(&common::scratch("cli_resume"));
+    let out = mnist(&[
+        "--resume",
+        run.to_str().unwrap(),
+        "--epochs",
+        "2",
+        "--quiet",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let metrics: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("metrics.json")).unwrap()).unwrap();
+    assert_eq!(metrics["epochs"].as_array().unwrap().len(), 2);
+}
