@@ -11,9 +11,9 @@
 //! - [`checks::race`]: the shared-memory race detector (happens-before),
 //! - [`stats`]: per-launch statistics, [`context`]: the driver-like API, [`error`]: errors.
 //!
-//! Integer division by zero: `div` gives all ones (unsigned) or -1 / +1 by sign (signed,
-//! as `u32::MAX` for `div.u32`), `rem` by zero gives the dividend; `INT_MIN / -1` gives
-//! `INT_MIN` and `INT_MIN % -1` gives 0. None of them traps.
+//! Integer division by zero gives all ones (`u32::MAX` for `div.u32`, -1 for `div.s32`) and
+//! `rem` by zero gives the dividend; `INT_MIN / -1` gives `INT_MIN` and `INT_MIN % -1` gives 0.
+//! None of them traps (see [`alu`]).
 
 // `is_multiple_of` needs Rust 1.87; the workspace's MSRV is 1.80.
 #![allow(
