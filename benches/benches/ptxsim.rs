@@ -494,7 +494,7 @@ fn bench(cr: &mut Criterion) {
             shared_bytes: 0,
         };
         let args = [
-            KernelArg::I32(len as i32),
+            KernelArg::I32(len),
             KernelArg::F32(0.5),
             KernelArg::Ptr(px),
             KernelArg::Ptr(py),

@@ -137,13 +137,10 @@ impl Layout {
         }
         let pad = rank - self.shape.rank();
         let mut strides = vec![0; rank];
-        for i in 0..rank {
-            if i < pad {
-                continue;
-            }
+        for (i, stride) in strides.iter_mut().enumerate().skip(pad) {
             let d = self.dims()[i - pad];
             if d == shape.dims()[i] {
-                strides[i] = self.strides[i - pad];
+                *stride = self.strides[i - pad];
             } else if d != 1 {
                 return Err(Error::shape(
                     "broadcast_to",
