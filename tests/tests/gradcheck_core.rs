@@ -89,11 +89,17 @@ fn matmul_gradcheck() {
 fn view_gradcheck() {
     let mut rng = Rng::new(5);
     let x = leaf(&[2, 3, 4], &mut rng);
-    check(std::slice::from_ref(&x), |t| t[0].permute(&[2, 0, 1])?.contiguous());
-    check(std::slice::from_ref(&x), |t| t[0].transpose(0, 2)?.reshape([4, 6]));
+    check(std::slice::from_ref(&x), |t| {
+        t[0].permute(&[2, 0, 1])?.contiguous()
+    });
+    check(std::slice::from_ref(&x), |t| {
+        t[0].transpose(0, 2)?.reshape([4, 6])
+    });
     check(std::slice::from_ref(&x), |t| t[0].narrow(2, 1, 2)?.exp());
     check(std::slice::from_ref(&x), |t| t[0].flatten(1, 2));
-    check(std::slice::from_ref(&x), |t| t[0].index_select(1, &[2, 0, 2]));
+    check(std::slice::from_ref(&x), |t| {
+        t[0].index_select(1, &[2, 0, 2])
+    });
     let y = leaf(&[3, 1], &mut rng);
     check(&[y], |t| t[0].broadcast_to([2, 3, 4]));
     // Non-contiguous input to an elementwise op and a reduction.
