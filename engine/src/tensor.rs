@@ -190,7 +190,7 @@ impl Tensor {
     pub fn dims(&self) -> &[usize] {
         self.0.layout.shape.dims()
     }
-    /// The size of dimension `d`, or an error naming `op` when out of range.
+    /// The size of dimension `d` (panics when out of range, like slice indexing).
     pub fn dim(&self, d: usize) -> usize {
         self.dims()[d]
     }
