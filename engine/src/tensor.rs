@@ -138,9 +138,7 @@ impl Tensor {
         }
         let n = ((end - start) / step).ceil().max(0.0) as usize;
         let values: Vec<f64> = (0..n).map(|i| start + i as f64 * step).collect();
-        Tensor::from_vec(values, [n])?
-            .to_dtype(dtype)?
-            .to_device(device)
+        Tensor::from_f64s(values, [n], dtype, device)
     }
 
     /// Uniform samples in `[low, high)` from `rng`.
@@ -152,13 +150,7 @@ impl Tensor {
         device: Device,
         rng: &mut Rng,
     ) -> Result<Tensor> {
-        let shape = shape.into();
-        let values: Vec<f64> = (0..shape.numel())
-            .map(|_| low + (high - low) * rng.uniform())
-            .collect();
-        Tensor::from_vec(values, shape)?
-            .to_dtype(dtype)?
-            .to_device(device)
+        Tensor::sample(shape, dtype, device, || low + (high - low) * rng.uniform())
     }
 
     /// Normal samples with the given mean and standard deviation from `rng`.
@@ -170,10 +162,28 @@ impl Tensor {
         device: Device,
         rng: &mut Rng,
     ) -> Result<Tensor> {
+        Tensor::sample(shape, dtype, device, || mean + std * rng.normal())
+    }
+
+    /// A tensor of `shape.numel()` values drawn in order from `draw`.
+    fn sample(
+        shape: impl Into<Shape>,
+        dtype: DType,
+        device: Device,
+        mut draw: impl FnMut() -> f64,
+    ) -> Result<Tensor> {
         let shape = shape.into();
-        let values: Vec<f64> = (0..shape.numel())
-            .map(|_| mean + std * rng.normal())
-            .collect();
+        let values: Vec<f64> = (0..shape.numel()).map(|_| draw()).collect();
+        Tensor::from_f64s(values, shape, dtype, device)
+    }
+
+    /// `values` (computed in f64) as a `dtype` tensor on `device`.
+    fn from_f64s(
+        values: Vec<f64>,
+        shape: impl Into<Shape>,
+        dtype: DType,
+        device: Device,
+    ) -> Result<Tensor> {
         Tensor::from_vec(values, shape)?
             .to_dtype(dtype)?
             .to_device(device)

@@ -14,6 +14,31 @@ fn mnist(args: &[&str]) -> Output {
         .expect("run mnist")
 }
 
+/// Asserts a zero exit, showing stderr otherwise.
+#[track_caller]
+fn assert_succeeds(out: &Output) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The first entry of `dir` (a run folder holds one run).
+fn only_entry(dir: &Path) -> PathBuf {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path()
+}
+
+/// A JSON file parsed.
+fn read_json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
 /// Asserts failure with a first stderr line that mentions `needle`.
 fn assert_fails_with(out: &Output, needle: &str) {
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -50,24 +75,14 @@ fn quick_run(out_dir: &Path) -> PathBuf {
         "--out-dir",
         out_dir.to_str().unwrap(),
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    std::fs::read_dir(out_dir)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path()
+    assert_succeeds(&out);
+    only_entry(out_dir)
 }
 
 #[test]
 fn train_then_eval_and_predict() {
     let run = quick_run(&common::scratch("cli_run"));
-    let config: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(run.join("config.json")).unwrap()).unwrap();
+    let config: serde_json::Value = read_json(&run.join("config.json"));
     assert_eq!(config["model"], "mlp");
     assert_eq!(config["epochs"], 1);
     let best = run.join("checkpoints/best.safetensors");
@@ -78,11 +93,7 @@ fn train_then_eval_and_predict() {
         "--device",
         "cpu",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_succeeds(&out);
     assert!(String::from_utf8_lossy(&out.stdout).contains("accuracy"));
 
     // A test digit as PGM, classified by the checkpoint.
@@ -98,11 +109,7 @@ fn train_then_eval_and_predict() {
         best.to_str().unwrap(),
     ]);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_succeeds(&out);
     assert_eq!(
         stdout.lines().count(),
         11,
@@ -200,19 +207,9 @@ fn config_file_values_apply_and_flags_override_them() {
         "--device",
         "cpu",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let run = std::fs::read_dir(&out_dir)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    let config: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(run.join("config.json")).unwrap()).unwrap();
+    assert_succeeds(&out);
+    let run = only_entry(&out_dir);
+    let config: serde_json::Value = read_json(&run.join("config.json"));
     assert_eq!(config["model"], "mlp", "from the file");
     assert_eq!(config["lr"], 0.003, "the flag wins");
 }
@@ -307,12 +304,7 @@ fn resume_extends_a_finished_run() {
         "2",
         "--quiet",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let metrics: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(run.join("metrics.json")).unwrap()).unwrap();
+    assert_succeeds(&out);
+    let metrics: serde_json::Value = read_json(&run.join("metrics.json"));
     assert_eq!(metrics["epochs"].as_array().unwrap().len(), 2);
 }

@@ -1,10 +1,12 @@
 //! Download and verification against a loopback HTTP server (no internet needed): the happy
 //! path, a corrupt download, mirror fall-through, and the checksums of the shared files.
 
+mod common;
+
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -16,18 +18,6 @@ use mnist::download::{
     self, DownloadError, DownloadOptions, MirrorFailure, VerifyError, ALL_FILES, TEST_LABELS,
 };
 use mnist::idx;
-
-fn mnist_dir() -> PathBuf {
-    match std::env::var_os("MNIST_DIR") {
-        Some(d) if !d.is_empty() => PathBuf::from(d),
-        _ => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/mnist"),
-    }
-}
-
-fn real(name: &str) -> Vec<u8> {
-    let p = mnist_dir().join(name);
-    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e} (set MNIST_DIR)", p.display()))
-}
 
 /// A minimal HTTP/1.1 server on 127.0.0.1 serving `files` (path -> body) and 404 otherwise.
 /// It answers at most `max_requests` requests and stops by itself after 60 s.
@@ -104,10 +94,10 @@ fn dir_entries(dir: &Path) -> Vec<String> {
 
 #[test]
 fn shared_files_pass_the_checksums() {
-    let problems = verify_checksums(&mnist_dir());
+    let problems = verify_checksums(&common::mnist_dir());
     assert!(problems.is_empty(), "{problems:?}");
     // The raw (decompressed) content has the same checksum.
-    let raw = idx::decompress("x", &real("t10k-labels-idx1-ubyte.gz"))
+    let raw = idx::decompress("x", &common::real_file("t10k-labels-idx1-ubyte.gz"))
         .unwrap()
         .into_owned();
     assert!(download::verify_bytes(&TEST_LABELS, &raw).is_ok());
@@ -133,7 +123,12 @@ fn shared_files_pass_the_checksums() {
 fn load_mnist_downloads_missing_files() {
     let files: HashMap<String, Vec<u8>> = ALL_FILES
         .iter()
-        .map(|f| (format!("/mnist/{}", f.gz_name()), real(&f.gz_name())))
+        .map(|f| {
+            (
+                format!("/mnist/{}", f.gz_name()),
+                common::real_file(&f.gz_name()),
+            )
+        })
         .collect();
     let base = serve(files, 8);
     let dir = tempfile::tempdir().unwrap();
@@ -158,7 +153,7 @@ fn load_mnist_downloads_missing_files() {
 
 #[test]
 fn corrupt_download_is_rejected_and_leaves_no_file() {
-    let mut raw = idx::decompress("x", &real("t10k-labels-idx1-ubyte.gz"))
+    let mut raw = idx::decompress("x", &common::real_file("t10k-labels-idx1-ubyte.gz"))
         .unwrap()
         .into_owned();
     raw[100] = (raw[100] + 1) % 10; // still a valid IDX file, wrong content
@@ -193,7 +188,7 @@ fn failing_mirror_falls_through_to_the_next() {
     let good = serve(
         HashMap::from([(
             "/mnist/t10k-labels-idx1-ubyte.gz".to_string(),
-            real("t10k-labels-idx1-ubyte.gz"),
+            common::real_file("t10k-labels-idx1-ubyte.gz"),
         )]),
         1,
     );
@@ -211,7 +206,7 @@ fn failing_mirror_falls_through_to_the_next() {
     assert_eq!(path, dir.path().join("t10k-labels-idx1-ubyte.gz"));
     assert_eq!(
         std::fs::read(&path).unwrap(),
-        real("t10k-labels-idx1-ubyte.gz")
+        common::real_file("t10k-labels-idx1-ubyte.gz")
     );
     assert_eq!(dir_entries(dir.path()), ["t10k-labels-idx1-ubyte.gz"]);
 }

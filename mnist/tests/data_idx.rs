@@ -1,26 +1,14 @@
 //! IDX parsing: the real MNIST files, every malformed-header case, and robustness
 //! (truncating and mutating a real file at many offsets never panics).
 
+mod common;
+
 use std::io::Write;
-use std::path::PathBuf;
 
 use flate2::write::GzEncoder;
 use flate2::Compression;
 use mnist::data::{load_mnist, resolve_data_dir_from, DataError, DownloadPolicy};
 use mnist::idx::{self, IdxProblem};
-
-/// The shared MNIST files: `$MNIST_DIR`, else `<workspace>/../shared/mnist`.
-fn mnist_dir() -> PathBuf {
-    match std::env::var_os("MNIST_DIR") {
-        Some(d) if !d.is_empty() => PathBuf::from(d),
-        _ => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/mnist"),
-    }
-}
-
-fn real(name: &str) -> Vec<u8> {
-    let p = mnist_dir().join(name);
-    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e} (set MNIST_DIR)", p.display()))
-}
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {
     let mut e = GzEncoder::new(Vec::new(), Compression::fast());
@@ -34,7 +22,7 @@ fn err_text(r: Result<impl std::fmt::Debug, idx::IdxError>) -> String {
 
 #[test]
 fn real_files_parse() {
-    let m = load_mnist(&mnist_dir(), DownloadPolicy::Never).unwrap();
+    let m = common::load();
     assert_eq!(m.train.len(), 60_000);
     assert_eq!(m.test.len(), 10_000);
     assert_eq!(m.train.images.len(), 60_000 * 784);
@@ -51,7 +39,7 @@ fn real_files_parse() {
 
 #[test]
 fn raw_and_gzip_give_the_same_content() {
-    let gz = real("t10k-labels-idx1-ubyte.gz");
+    let gz = common::real_file("t10k-labels-idx1-ubyte.gz");
     let raw = idx::decompress("x", &gz).unwrap().into_owned();
     assert!(!idx::is_gzip(&raw));
     let a = idx::parse_labels("t10k-labels-idx1-ubyte.gz", &gz).unwrap();
@@ -256,7 +244,7 @@ fn data_dir_resolution_order() {
 /// Truncating the real gzipped labels file anywhere gives an error, never a panic.
 #[test]
 fn truncation_at_every_offset_is_an_error() {
-    let gz = real("t10k-labels-idx1-ubyte.gz");
+    let gz = common::real_file("t10k-labels-idx1-ubyte.gz");
     let step = (gz.len() / 400).max(1);
     for cut in (0..gz.len()).step_by(step).chain(gz.len() - 12..gz.len()) {
         let r = idx::parse_labels("t10k-labels-idx1-ubyte.gz", &gz[..cut]);
@@ -275,7 +263,7 @@ fn truncation_at_every_offset_is_an_error() {
 /// exactly the original content (a flip the format cannot see, e.g. the gzip mtime).
 #[test]
 fn mutation_never_panics() {
-    let gz = real("t10k-labels-idx1-ubyte.gz");
+    let gz = common::real_file("t10k-labels-idx1-ubyte.gz");
     let want = idx::parse_labels("l.gz", &gz).unwrap();
     let step = (gz.len() / 300).max(1);
     for off in (0..gz.len()).step_by(step).chain(0..24) {
@@ -302,7 +290,7 @@ fn mutation_never_panics() {
         );
     }
     // Images: header flips and a truncated copy of the real test images.
-    let img_gz = real("t10k-images-idx3-ubyte.gz");
+    let img_gz = common::real_file("t10k-images-idx3-ubyte.gz");
     let img_raw = idx::decompress("x", &img_gz).unwrap().into_owned();
     for off in 0..16 {
         let mut b = img_raw[..16 + 784 * 10].to_vec();

@@ -1,20 +1,14 @@
 //! Reading user digit pictures: PNG in several colour types and depths, PGM P2/P5, any size,
 //! inversion and MNIST-style centring, and bad files.
 
-use std::path::{Path, PathBuf};
+mod common;
 
-use mnist::data::{load_mnist, DownloadPolicy};
+use std::path::Path;
+
 use mnist::image_io::{
     decode_gray, has_light_background, load_digit, load_digit_with, resize, to_mnist,
     write_gray_png, DigitOptions, GrayImage, ImageProblem, Invert,
 };
-
-fn mnist_dir() -> PathBuf {
-    match std::env::var_os("MNIST_DIR") {
-        Some(d) if !d.is_empty() => PathBuf::from(d),
-        _ => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/mnist"),
-    }
-}
 
 const RAW: DigitOptions = DigitOptions {
     invert: Invert::Never,
@@ -243,9 +237,7 @@ fn dark_on_light_photo_is_inverted_and_centred() {
 /// A real MNIST digit saved as PNG and read back with the defaults stays nearly the same.
 #[test]
 fn real_digit_survives_the_round_trip() {
-    let test = load_mnist(&mnist_dir(), DownloadPolicy::Never)
-        .unwrap()
-        .test;
+    let test = common::load().test;
     let dir = tempfile::tempdir().unwrap();
     for i in [0usize, 1, 2, 3, 4, 123] {
         let digit = test.image(i);

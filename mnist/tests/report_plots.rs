@@ -1,20 +1,14 @@
 //! Report PNGs: each writer produces a valid PNG of the expected size that is not blank.
 //! Set `MNIST_REPORT_OUT=<dir>` to keep the pictures for a look.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
-use mnist::data::{load_mnist, DownloadPolicy};
 use mnist::report::{
     accuracy_curve, confusion_matrix, confusion_matrix_png, digit_grid, example_grids, loss_curve,
     EpochMetrics, GridItem, ReportError,
 };
-
-fn mnist_dir() -> PathBuf {
-    match std::env::var_os("MNIST_DIR") {
-        Some(d) if !d.is_empty() => PathBuf::from(d),
-        _ => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/mnist"),
-    }
-}
 
 /// A scratch directory, or `$MNIST_REPORT_OUT` when set (kept for inspection).
 fn out_dir(tmp: &tempfile::TempDir) -> PathBuf {
@@ -134,10 +128,7 @@ fn confusion_matrix_counts_and_png() {
 
 #[test]
 fn example_grids_from_real_digits() {
-    let test = load_mnist(&mnist_dir(), DownloadPolicy::Never)
-        .unwrap()
-        .test
-        .take(500);
+    let test = common::load().test.take(500);
     // Fake predictions: every 9th digit wrong.
     let preds: Vec<u8> = test
         .labels

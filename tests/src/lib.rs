@@ -8,6 +8,11 @@ pub const EPS: f64 = 1e-6;
 pub const ATOL: f64 = 1e-5;
 pub const RTOL: f64 = 1e-3;
 
+/// Backpropagates `sum(y)`: every element of `y` gets gradient 1.
+pub fn backward_sum(y: &Tensor) {
+    y.sum_all().unwrap().backward().unwrap();
+}
+
 /// A random f64 leaf tensor that requires grad, values in [-1, 1).
 pub fn leaf(shape: &[usize], rng: &mut Rng) -> Tensor {
     Tensor::rand(shape, -1.0, 1.0, DType::F64, Device::Cpu, rng)

@@ -25,6 +25,21 @@ fn mlp(seed: u64) -> Sequential {
         .push(Linear::new(8, 3, &mut rng))
 }
 
+/// One optimizer step on `mean(model(x)^2)`.
+fn train_step(model: &Sequential, opt: &mut dyn Optimizer, x: &Tensor) {
+    opt.zero_grad();
+    model
+        .forward(x)
+        .unwrap()
+        .powf(2.0)
+        .unwrap()
+        .mean_all()
+        .unwrap()
+        .backward()
+        .unwrap();
+    opt.step().unwrap();
+}
+
 fn bits(t: &Tensor) -> Vec<u64> {
     t.to_vec_f64()
         .unwrap()
@@ -101,17 +116,7 @@ fn a_loaded_model_reproduces_the_saved_one() {
     let x = Tensor::rand([5, 4], -1.0, 1.0, DType::F32, Device::Cpu, &mut Rng::new(2)).unwrap();
     let mut opt = Adam::new(model.parameters(), 0.01);
     for _ in 0..3 {
-        opt.zero_grad();
-        model
-            .forward(&x)
-            .unwrap()
-            .powf(2.0)
-            .unwrap()
-            .mean_all()
-            .unwrap()
-            .backward()
-            .unwrap();
-        opt.step().unwrap();
+        train_step(&model, &mut opt, &x);
     }
     let mut all = model.state_dict();
     all.extend(
@@ -146,16 +151,7 @@ fn a_loaded_model_reproduces_the_saved_one() {
         (&model, &mut opt as &mut dyn Optimizer),
         (&fresh, &mut opt2),
     ] {
-        o.zero_grad();
-        m.forward(&x)
-            .unwrap()
-            .powf(2.0)
-            .unwrap()
-            .mean_all()
-            .unwrap()
-            .backward()
-            .unwrap();
-        o.step().unwrap();
+        train_step(m, o, &x);
     }
     assert_eq!(
         bits(&fresh.forward(&x).unwrap()),

@@ -3,7 +3,7 @@
 //! run-to-run determinism of the f32 backward.
 
 use engine::{Conv2dParams, DType, Device, Rng, Tensor};
-use tests::{assert_close, gradcheck, leaf};
+use tests::{assert_close, backward_sum, gradcheck, leaf};
 
 fn check(inputs: &[Tensor], f: impl Fn(&[Tensor]) -> engine::Result<Tensor>) {
     if let Err(msg) = gradcheck(inputs, f) {
@@ -219,12 +219,7 @@ fn conv2d_only_needed_grads() {
     let p = params((1, 1), (1, 1), (1, 1), 1);
     // Input is data (no grad), as for a network's first layer.
     check(&[x.clone(), w.clone()], |t| t[0].conv2d(&t[1], Some(&b), p));
-    x.conv2d(&w, Some(&b), p)
-        .unwrap()
-        .sum_all()
-        .unwrap()
-        .backward()
-        .unwrap();
+    backward_sum(&x.conv2d(&w, Some(&b), p).unwrap());
     assert!(x.grad().is_none() && b.grad().is_none() && w.grad().is_some());
 }
 
@@ -442,12 +437,7 @@ fn max_pool2d_ties_go_to_the_first_maximum() {
     let x = Tensor::ones([1, 1, 4, 4], DType::F64, Device::Cpu)
         .unwrap()
         .requires_grad_(true);
-    x.max_pool2d((2, 2), (2, 2), (0, 0))
-        .unwrap()
-        .sum_all()
-        .unwrap()
-        .backward()
-        .unwrap();
+    backward_sum(&x.max_pool2d((2, 2), (2, 2), (0, 0)).unwrap());
     let g = x.grad().unwrap().to_vec_f64().unwrap();
     let mut expected = vec![0.0; 16];
     for i in [0, 2, 8, 10] {
@@ -458,12 +448,7 @@ fn max_pool2d_ties_go_to_the_first_maximum() {
     let x = Tensor::from_vec(vec![0.0f64, 5.0, 0.0, 0.0, 0.0, 0.0], [1, 1, 1, 6])
         .unwrap()
         .requires_grad_(true);
-    x.max_pool2d((1, 3), (1, 1), (0, 1))
-        .unwrap()
-        .sum_all()
-        .unwrap()
-        .backward()
-        .unwrap();
+    backward_sum(&x.max_pool2d((1, 3), (1, 1), (0, 1)).unwrap());
     assert_eq!(
         x.grad().unwrap().to_vec_f64().unwrap(),
         vec![0.0, 3.0, 1.0, 1.0, 1.0, 0.0]

@@ -3,7 +3,7 @@
 //! running statistics against hand computation, and error messages.
 
 use engine::{rng, DType, Device, Rng, Tensor};
-use tests::{assert_close, gradcheck, leaf, positive_leaf};
+use tests::{assert_close, backward_sum, gradcheck, leaf, positive_leaf};
 
 fn check(inputs: &[Tensor], f: impl Fn(&[Tensor]) -> engine::Result<Tensor>) {
     if let Err(msg) = gradcheck(inputs, f) {
@@ -295,12 +295,7 @@ fn dropout_gradcheck() {
     });
     // The gradient is exactly the mask times the scale.
     x.zero_grad();
-    x.dropout(0.4, true, 1234, 99)
-        .unwrap()
-        .sum_all()
-        .unwrap()
-        .backward()
-        .unwrap();
+    backward_sum(&x.dropout(0.4, true, 1234, 99).unwrap());
     let g = x.grad().unwrap().to_vec_f64().unwrap();
     for (i, &g) in g.iter().enumerate() {
         let keep = rng::uniform_at(1234, 99, i as u64) as f64 >= 0.4;

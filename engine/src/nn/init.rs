@@ -61,3 +61,26 @@ pub(crate) fn convert(t: &Tensor, dtype: DType) -> Result<Tensor> {
     let out = t.detach().to_dtype(dtype)?;
     Ok(out.requires_grad_(t.requires_grad()))
 }
+
+/// `[("weight", w), ("bias", b)]`, the bias only when there is one (Linear's and Conv2d's
+/// parameters, in PyTorch's order).
+pub(crate) fn weight_and_bias(weight: &Tensor, bias: Option<&Tensor>) -> Vec<(String, Tensor)> {
+    let mut p = vec![("weight".to_string(), weight.clone())];
+    if let Some(b) = bias {
+        p.push(("bias".to_string(), b.clone()));
+    }
+    p
+}
+
+/// Converts a weight, then its bias if any, to `dtype` (see [`convert`]).
+pub(crate) fn convert_weight_and_bias(
+    weight: &mut Tensor,
+    bias: &mut Option<Tensor>,
+    dtype: DType,
+) -> Result<()> {
+    *weight = convert(weight, dtype)?;
+    if let Some(b) = bias {
+        *b = convert(b, dtype)?;
+    }
+    Ok(())
+}

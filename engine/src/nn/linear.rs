@@ -51,19 +51,11 @@ impl Module for Linear {
     }
 
     fn named_parameters(&self) -> Vec<(String, Tensor)> {
-        let mut p = vec![("weight".to_string(), self.weight.clone())];
-        if let Some(b) = &self.bias {
-            p.push(("bias".to_string(), b.clone()));
-        }
-        p
+        init::weight_and_bias(&self.weight, self.bias.as_ref())
     }
 
     fn to_dtype(&mut self, dtype: DType) -> Result<()> {
-        self.weight = init::convert(&self.weight, dtype)?;
-        if let Some(b) = &self.bias {
-            self.bias = Some(init::convert(b, dtype)?);
-        }
-        Ok(())
+        init::convert_weight_and_bias(&mut self.weight, &mut self.bias, dtype)
     }
 
     fn describe(&self) -> String {

@@ -7,7 +7,10 @@
 //! p = p - lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
 //! ```
 
-use super::{parse_state_name, state_copy, update_in_place, zeros_like, FusedUpdate, Optimizer};
+use super::{
+    params_and_lr_methods, parse_state_name, state_copy, unexpected_state_entry, update_in_place,
+    zeros_like, FusedUpdate, Optimizer,
+};
 use crate::dtype::{DType, Float};
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
@@ -145,19 +148,7 @@ impl Optimizer for Adam {
         Ok(())
     }
 
-    fn zero_grad(&mut self) {
-        for p in &self.params {
-            p.zero_grad();
-        }
-    }
-
-    fn lr(&self) -> f64 {
-        self.lr
-    }
-
-    fn set_lr(&mut self, lr: f64) {
-        self.lr = lr;
-    }
+    params_and_lr_methods!();
 
     /// Sets beta1.
     fn set_momentum(&mut self, momentum: f64) {
@@ -195,11 +186,7 @@ impl Optimizer for Adam {
                 }
                 "exp_avg" => ms[i] = Some(state_copy(op, name, t, &self.params[i])?),
                 "exp_avg_sq" => vs[i] = Some(state_copy(op, name, t, &self.params[i])?),
-                _ => {
-                    return Err(Error::Checkpoint(format!(
-                        "{op} state has unexpected entry {name}"
-                    )))
-                }
+                _ => return Err(unexpected_state_entry(op, name)),
             }
         }
         let mut moments = vec![None; n];

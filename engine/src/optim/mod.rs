@@ -37,6 +37,27 @@ pub trait Optimizer {
     fn load_state(&mut self, state: &[(String, Tensor)]) -> Result<()>;
 }
 
+/// The [`Optimizer`] methods every optimizer implements alike over its `params` and `lr`
+/// fields: `zero_grad`, `lr` and `set_lr`.
+macro_rules! params_and_lr_methods {
+    () => {
+        fn zero_grad(&mut self) {
+            for p in &self.params {
+                p.zero_grad();
+            }
+        }
+
+        fn lr(&self) -> f64 {
+            self.lr
+        }
+
+        fn set_lr(&mut self, lr: f64) {
+            self.lr = lr;
+        }
+    };
+}
+use params_and_lr_methods;
+
 /// Elements per rayon task: big enough to amortize scheduling, small enough to split
 /// the 400k-element fc weight across cores.
 const CHUNK: usize = 1 << 14;
@@ -156,7 +177,7 @@ pub(crate) fn parse_state_name<'a>(
     name: &'a str,
     n: usize,
 ) -> Result<(usize, &'a str)> {
-    let bad = || Error::Checkpoint(format!("{op} state has unexpected entry {name}"));
+    let bad = || unexpected_state_entry(op, name);
     let (i, field) = name.split_once('.').ok_or_else(bad)?;
     let i: usize = i.parse().map_err(|_| bad())?;
     if i >= n {
@@ -165,4 +186,9 @@ pub(crate) fn parse_state_name<'a>(
         )));
     }
     Ok((i, field))
+}
+
+/// The error for a state entry the optimizer does not keep.
+pub(crate) fn unexpected_state_entry(op: &str, name: &str) -> Error {
+    Error::Checkpoint(format!("{op} state has unexpected entry {name}"))
 }

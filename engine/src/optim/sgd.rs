@@ -9,7 +9,10 @@
 //! p = p - lr * d
 //! ```
 
-use super::{parse_state_name, state_copy, update_in_place, zeros_like, FusedUpdate, Optimizer};
+use super::{
+    params_and_lr_methods, parse_state_name, state_copy, unexpected_state_entry, update_in_place,
+    zeros_like, FusedUpdate, Optimizer,
+};
 use crate::dtype::Float;
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
@@ -122,19 +125,7 @@ impl Optimizer for Sgd {
         Ok(())
     }
 
-    fn zero_grad(&mut self) {
-        for p in &self.params {
-            p.zero_grad();
-        }
-    }
-
-    fn lr(&self) -> f64 {
-        self.lr
-    }
-
-    fn set_lr(&mut self, lr: f64) {
-        self.lr = lr;
-    }
+    params_and_lr_methods!();
 
     fn set_momentum(&mut self, momentum: f64) {
         self.momentum = momentum;
@@ -156,9 +147,7 @@ impl Optimizer for Sgd {
         for (name, t) in state {
             let (i, field) = parse_state_name("sgd", name, self.params.len())?;
             if field != "momentum_buffer" {
-                return Err(Error::Checkpoint(format!(
-                    "sgd state has unexpected entry {name}"
-                )));
+                return Err(unexpected_state_entry("sgd", name));
             }
             buffers[i] = Some(state_copy("sgd", name, t, &self.params[i])?);
         }

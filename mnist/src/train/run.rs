@@ -81,6 +81,16 @@ pub fn train(
         print_summary(config, &model, &train_set.len(), &val_set.len(), &run.path);
     }
 
+    // The resumable checkpoint: model, optimizer and progress after the last finished epoch.
+    let save_last = |model: &Sequential, optimizer: &dyn Optimizer, progress: &Progress| {
+        save_state(
+            &run.last_checkpoint(),
+            config.model,
+            model,
+            Some(optimizer),
+            progress,
+        )
+    };
     let mut stopped_early = false;
     let mut interrupted = false;
     for epoch in progress.epochs_done..config.epochs {
@@ -98,13 +108,7 @@ pub fn train(
         bar.finish_and_clear();
         if result.interrupted {
             // Keep the finished epochs' progress; the partial epoch is redone on resume.
-            save_state(
-                &run.last_checkpoint(),
-                config.model,
-                &model,
-                Some(optimizer.as_ref()),
-                &progress,
-            )?;
+            save_last(&model, optimizer.as_ref(), &progress)?;
             interrupted = true;
             break;
         }
@@ -139,13 +143,7 @@ pub fn train(
                 &progress,
             )?;
         }
-        save_state(
-            &run.last_checkpoint(),
-            config.model,
-            &model,
-            Some(optimizer.as_ref()),
-            &progress,
-        )?;
+        save_last(&model, optimizer.as_ref(), &progress)?;
         run.write_metrics(&metrics)?;
         if stop {
             if !opts.quiet {

@@ -11,6 +11,12 @@ pub fn mnist_dir() -> PathBuf {
     }
 }
 
+/// The bytes of one of the real MNIST files (`t10k-labels-idx1-ubyte.gz`, ...).
+pub fn real_file(name: &str) -> Vec<u8> {
+    let p = mnist_dir().join(name);
+    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e} (set MNIST_DIR)", p.display()))
+}
+
 /// Loads the real data set (never downloads in tests).
 pub fn load() -> mnist::data::Mnist {
     mnist::data::load_mnist(&mnist_dir(), mnist::data::DownloadPolicy::Never)
