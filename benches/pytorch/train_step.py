@@ -20,7 +20,7 @@ def cnn():
 
 
 def small():
-    layers, blocks = [], [(1, 8), (8, 16), (16, 16), (16, 16), (16, 32)]
+    layers, blocks = [], [(1, 12), (12, 16), (16, 24), (24, 24), (24, 32)]
     for i, (cin, cout) in enumerate(blocks):
         layers += [nn.Conv2d(cin, cout, 3, bias=False), nn.BatchNorm2d(cout), nn.ReLU()]
         if i == 1:

@@ -62,7 +62,7 @@ impl ModelKind {
                 .push(Linear::new(128, 10, &mut rng)),
             ModelKind::Small => {
                 // (in, out) of each 3x3 conv-BN-ReLU block; a 2x2 max-pool after the second.
-                let blocks = [(1, 8), (8, 16), (16, 16), (16, 16), (16, 32)];
+                let blocks = [(1, 12), (12, 16), (16, 24), (24, 24), (24, 32)];
                 let mut model = Sequential::new();
                 for (i, (cin, cout)) in blocks.into_iter().enumerate() {
                     model = model
