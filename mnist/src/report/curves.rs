@@ -126,7 +126,12 @@ fn draw(chart: &Chart) -> Canvas {
         );
     }
     let (xt, _) = nice_ticks(x_lo.max(1.0), x_hi, 10);
-    for x in xt.into_iter().filter(|x| x.fract() == 0.0) {
+    // Epochs are whole numbers; the tolerance absorbs the float steps' rounding (1.2 + 0.2 + ...).
+    for x in xt
+        .into_iter()
+        .filter(|x| (x - x.round()).abs() < 1e-6)
+        .map(f64::round)
+    {
         let xx = px(x).round() as i32;
         c.fill_rect(xx, TOP, 1, ph, GRID);
         c.fill_rect(xx, TOP + ph, 1, 6, AXIS);
