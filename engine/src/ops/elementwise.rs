@@ -102,16 +102,40 @@ impl UnaryOp {
     }
 }
 
+/// Runs `$body` with `$o` bound to a closure that returns `$op`, built in each arm so the
+/// variant is a compile-time constant there: the `match` inside [`UnaryOp::f`] and
+/// [`UnaryOp::df`] folds away and the element loops vectorize.
+macro_rules! hoist_op {
+    ($op:expr, $o:ident => $body:expr) => {
+        match $op {
+            UnaryOp::Neg => hoist_op!(@arm $o, UnaryOp::Neg, $body),
+            UnaryOp::Exp => hoist_op!(@arm $o, UnaryOp::Exp, $body),
+            UnaryOp::Log => hoist_op!(@arm $o, UnaryOp::Log, $body),
+            UnaryOp::Sqrt => hoist_op!(@arm $o, UnaryOp::Sqrt, $body),
+            UnaryOp::Abs => hoist_op!(@arm $o, UnaryOp::Abs, $body),
+            UnaryOp::Relu => hoist_op!(@arm $o, UnaryOp::Relu, $body),
+            UnaryOp::Sigmoid => hoist_op!(@arm $o, UnaryOp::Sigmoid, $body),
+            UnaryOp::Tanh => hoist_op!(@arm $o, UnaryOp::Tanh, $body),
+            UnaryOp::Powf(p) => hoist_op!(@arm $o, UnaryOp::Powf(p), $body),
+            UnaryOp::AddScalar(c) => hoist_op!(@arm $o, UnaryOp::AddScalar(c), $body),
+            UnaryOp::MulScalar(c) => hoist_op!(@arm $o, UnaryOp::MulScalar(c), $body),
+        }
+    };
+    (@arm $o:ident, $val:expr, $body:expr) => {{
+        let $o = move || $val;
+        $body
+    }};
+}
+
 impl Tensor {
     /// Applies one row of the [`UnaryOp`] table.
     pub fn unary(&self, op: UnaryOp) -> Result<Tensor> {
         let x = self.contiguous()?;
         let range = x.dense_range();
         let storage = match &*x.read_storage() {
-            Storage::Cpu(s) => Storage::Cpu(cpu_map!(s, |v: F| cpu::elementwise::unary(
-                &v[range.clone()],
-                |a: F| op.f(a)
-            ))),
+            Storage::Cpu(s) => Storage::Cpu(cpu_map!(s, |v: F| hoist_op!(op, o => {
+                cpu::elementwise::unary(&v[range.clone()], move |a: F| o().f(a))
+            }))),
         };
         let y = Tensor::from_storage(storage, x.shape());
         let saved_y = y.detach();
@@ -213,12 +237,12 @@ impl BackwardOp for UnaryBackward {
             (Storage::Cpu(xs), Storage::Cpu(ys), Storage::Cpu(gs)) => {
                 let xy = cpu_map2!("unary backward", xs, ys, |xv, yv: F| {
                     let gv = F::slice(gs).expect("gradient dtype matches input");
-                    cpu::elementwise::ternary(
+                    hoist_op!(op, o => cpu::elementwise::ternary(
                         &xv[rx.clone()],
                         &yv[ry.clone()],
                         &gv[rg.clone()],
-                        |x: F, y: F, g: F| g * op.df(x, y),
-                    )
+                        move |x: F, y: F, g: F| g * o().df(x, y),
+                    ))
                 })?;
                 Storage::Cpu(xy)
             }

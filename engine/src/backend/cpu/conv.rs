@@ -98,27 +98,47 @@ fn for_each_col_row(g: &ConvGeom, mut f: impl FnMut(usize, Option<usize>, usize,
 
 /// Unfolds one group of one image (`cg_in x h x w`) into `col` (`k x p`), zeros in the padding.
 pub fn im2col<F: Float>(x: &[F], g: &ConvGeom, col: &mut [F]) {
-    let (sw, ow) = (g.stride.1, g.ow);
+    col[..g.k() * g.p()].fill(F::ZERO);
+    im2col_valid(x, g, col);
+}
+
+/// [`im2col`] that writes only the taps inside the image: the padding entries of `col`
+/// must already be zero. They are the same for every image, so a buffer zeroed once and
+/// only ever refilled by this function keeps them zero without re-filling each time.
+fn im2col_valid<F: Float>(x: &[F], g: &ConvGeom, col: &mut [F]) {
+    let sw = g.stride.1;
     for_each_col_row(g, |d, src, lo, hi, off_w| {
-        let dst = &mut col[d..d + ow];
-        let Some(s) = src else {
-            dst.fill(F::ZERO);
+        let Some(s) = src.filter(|_| hi > lo) else {
             return;
         };
-        dst[..lo].fill(F::ZERO);
-        dst[hi..].fill(F::ZERO);
-        if lo == hi {
-            return;
-        }
+        let dst = &mut col[d + lo..d + hi];
         let s0 = (s as isize + lo as isize * sw as isize + off_w) as usize;
         if sw == 1 {
-            dst[lo..hi].copy_from_slice(&x[s0..s0 + hi - lo]);
+            copy_row(dst, &x[s0..s0 + hi - lo]);
         } else {
-            for (o, v) in dst[lo..hi].iter_mut().zip(x[s0..].iter().step_by(sw)) {
+            for (o, v) in dst.iter_mut().zip(x[s0..].iter().step_by(sw)) {
                 *o = *v;
             }
         }
     });
+}
+
+/// `dst.copy_from_slice(src)` with inline overlapping fixed-width moves for rows of 4 to
+/// 32 elements: a libc memcpy call per short im2col row costs more than the copy itself.
+#[inline(always)]
+fn copy_row<F: Copy>(dst: &mut [F], src: &[F]) {
+    #[inline(always)]
+    fn two<F: Copy, const W: usize>(dst: &mut [F], src: &[F]) {
+        let n = dst.len();
+        dst[..W].copy_from_slice(&src[..W]);
+        dst[n - W..].copy_from_slice(&src[n - W..n]);
+    }
+    match dst.len() {
+        4..=7 => two::<F, 4>(dst, src),
+        8..=15 => two::<F, 8>(dst, src),
+        16..=32 => two::<F, 16>(dst, src),
+        _ => dst.copy_from_slice(src),
+    }
 }
 
 /// Folds `col` (`k x p`) back onto one group of one image, adding overlapping taps.
@@ -201,7 +221,7 @@ pub fn conv2d_fwd<F: Float>(x: &[F], wt: &[F], bias: Option<&[F]>, g: &ConvGeom)
                 let cols: &[F] = if g.pointwise() {
                     xg
                 } else {
-                    im2col(xg, g, col);
+                    im2col_valid(xg, g, col);
                     col
                 };
                 let yg = &mut y[grp * cg_out * p..(grp + 1) * cg_out * p];
@@ -257,7 +277,7 @@ pub fn conv2d_bwd<F: Float>(
                     let cols: &[F] = if g.pointwise() {
                         xg
                     } else {
-                        im2col(xg, g, &mut col);
+                        im2col_valid(xg, g, &mut col);
                         &col
                     };
                     // dW[g] += dY[g] (cg_out x p) @ cols^T (p x k)

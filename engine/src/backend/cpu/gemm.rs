@@ -52,9 +52,12 @@ pub fn batched<F: Float>(a: &MatRef<F>, b: &MatRef<F>, m: usize, k: usize, n: us
             .enumerate()
             .for_each(|(bi, c)| one(c, bi, 0, m));
     } else {
-        out.par_chunks_mut(ROWS_PER_TASK * n)
+        // At least two row blocks (multiples of 16 rows, the widest kernel), so a layer
+        // with few rows (a batch of 64) still runs on two cores.
+        let rows = ROWS_PER_TASK.min(m.div_ceil(2).next_multiple_of(16));
+        out.par_chunks_mut(rows * n)
             .enumerate()
-            .for_each(|(t, c)| one(c, 0, t * ROWS_PER_TASK, c.len() / n));
+            .for_each(|(t, c)| one(c, 0, t * rows, c.len() / n));
     }
     out
 }
