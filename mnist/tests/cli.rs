@@ -308,3 +308,26 @@ fn resume_extends_a_finished_run() {
     let metrics: serde_json::Value = read_json(&run.join("metrics.json"));
     assert_eq!(metrics["epochs"].as_array().unwrap().len(), 2);
 }
+
+#[test]
+fn a_diverging_run_stops_with_a_clear_error() {
+    let out_dir = common::scratch("cli_nan");
+    let out = mnist(&[
+        "--model",
+        "mlp",
+        "--optimizer",
+        "sgd",
+        "--lr",
+        "1e12",
+        "--train-limit",
+        "2000",
+        "--val-split",
+        "100",
+        "--epochs",
+        "1",
+        "--quiet",
+        "--out-dir",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert_fails_with(&out, "diverged");
+}
