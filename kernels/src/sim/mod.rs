@@ -2,8 +2,9 @@
 //!
 //! Layout, one concept per file:
 //! - [`lexer`] / [`parse`]: PTX text to a syntax tree (strict; unknown syntax is a `Parse` error),
-//! - [`ir`] / [`decode`] / [`decode_ops`]: syntax tree to a compact instruction form (register
-//!   indices, resolved branch targets, immediates as constant registers, handler chosen once),
+//! - [`ir`] / [`decode`] / [`decode_operands`] / [`decode_ops`]: syntax tree to a compact
+//!   instruction form (register indices, resolved branch targets, immediates as constant
+//!   registers, handler chosen once),
 //! - [`alu`] / [`float`]: the arithmetic semantics (integer corners, IEEE rounding modes, cvt),
 //! - [`memory`]: the device's global address space (allocations far apart, unmapped gaps),
 //! - [`exec`] / [`exec_mem`] / [`warpops`]: execution (per-lane PCs, warp-grouped stepping,
@@ -27,6 +28,7 @@ pub mod checks;
 pub mod context;
 pub mod decode;
 pub mod decode_mem;
+pub mod decode_operands;
 pub mod decode_ops;
 pub mod error;
 pub mod exec;
