@@ -7,8 +7,8 @@
 //!   registers, handler chosen once),
 //! - [`alu`] / [`float`]: the arithmetic semantics (integer corners, IEEE rounding modes, cvt),
 //! - [`memory`]: the device's global address space (allocations far apart, unmapped gaps),
-//! - [`exec`] / [`exec_mem`] / [`warpops`]: execution (per-lane PCs, warp-grouped stepping,
-//!   barriers and warp rendezvous, deadlock and divergence detection),
+//! - [`exec`] / [`exec_ops`] / [`exec_mem`] / [`warpops`]: execution (per-lane PCs,
+//!   warp-grouped stepping, barriers and warp rendezvous, deadlock and divergence detection),
 //! - [`checks::race`]: the shared-memory race detector (happens-before),
 //! - [`stats`]: per-launch statistics, [`context`]: the driver-like API, [`error`]: errors.
 //!
@@ -33,6 +33,7 @@ pub mod decode_ops;
 pub mod error;
 pub mod exec;
 pub mod exec_mem;
+pub mod exec_ops;
 pub mod float;
 pub mod ir;
 pub mod lexer;
