@@ -2,12 +2,13 @@
 //!
 //! Layout, one concept per file:
 //! - [`lexer`] / [`parse`]: PTX text to a syntax tree (strict; unknown syntax is a `Parse` error),
-//! - [`ir`] / [`decode`] / [`decode_ops`]: syntax tree to a compact instruction form (register
-//!   indices, resolved branch targets, immediates as constant registers, handler chosen once),
+//! - [`ir`] / [`decode`] / [`decode_operands`] / [`decode_ops`]: syntax tree to a compact
+//!   instruction form (register indices, resolved branch targets, immediates as constant
+//!   registers, handler chosen once),
 //! - [`alu`] / [`float`]: the arithmetic semantics (integer corners, IEEE rounding modes, cvt),
 //! - [`memory`]: the device's global address space (allocations far apart, unmapped gaps),
-//! - [`exec`] / [`exec_mem`] / [`warpops`]: execution (per-lane PCs, warp-grouped stepping,
-//!   barriers and warp rendezvous, deadlock and divergence detection),
+//! - [`exec`] / [`exec_ops`] / [`exec_mem`] / [`warpops`]: execution (per-lane PCs,
+//!   warp-grouped stepping, barriers and warp rendezvous, deadlock and divergence detection),
 //! - [`checks::race`]: the shared-memory race detector (happens-before),
 //! - [`stats`]: per-launch statistics, [`context`]: the driver-like API, [`error`]: errors.
 //!
@@ -27,10 +28,12 @@ pub mod checks;
 pub mod context;
 pub mod decode;
 pub mod decode_mem;
+pub mod decode_operands;
 pub mod decode_ops;
 pub mod error;
 pub mod exec;
 pub mod exec_mem;
+pub mod exec_ops;
 pub mod float;
 pub mod ir;
 pub mod lexer;
