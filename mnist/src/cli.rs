@@ -76,6 +76,9 @@ pub struct TrainArgs {
     /// Random rotation and translation of training images.
     #[arg(long)]
     pub augment: bool,
+    /// Also elastic distortion of training images (implies --augment; slower).
+    #[arg(long)]
+    pub elastic: bool,
     /// Training images held out for validation (default 5000).
     #[arg(long)]
     pub val_split: Option<usize>,
@@ -168,7 +171,8 @@ impl TrainArgs {
         if self.data_dir.is_some() {
             c.data_dir = self.data_dir.clone();
         }
-        c.augment |= self.augment;
+        c.elastic |= self.elastic;
+        c.augment |= self.augment || c.elastic;
         c.validate()?;
         Ok(c)
     }

@@ -47,6 +47,8 @@ pub struct TrainConfig {
     pub seed: u64,
     /// Random rotation (±10°) and translation (±2 px) of training images.
     pub augment: bool,
+    /// Elastic distortion (alpha 34, sigma 4) on top of `augment`.
+    pub elastic: bool,
     /// Training images held out for validation (model selection, early stopping).
     pub val_split: usize,
     /// Stop after this many epochs without a lower validation loss.
@@ -72,6 +74,7 @@ impl Default for TrainConfig {
             label_smoothing: 0.0,
             seed: 42,
             augment: false,
+            elastic: false,
             val_split: 5_000,
             patience: None,
             train_limit: None,

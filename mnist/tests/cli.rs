@@ -331,3 +331,28 @@ fn a_diverging_run_stops_with_a_clear_error() {
     ]);
     assert_fails_with(&out, "diverged");
 }
+
+#[test]
+fn elastic_augmentation_runs_and_is_recorded() {
+    let out_dir = common::scratch("cli_elastic");
+    let out = mnist(&[
+        "--model",
+        "mlp",
+        "--elastic",
+        "--train-limit",
+        "500",
+        "--val-split",
+        "100",
+        "--epochs",
+        "1",
+        "--quiet",
+        "--out-dir",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert_succeeds(&out);
+    let config = read_json(&only_entry(&out_dir).join("config.json"));
+    assert_eq!(
+        (config["elastic"].as_bool(), config["augment"].as_bool()),
+        (Some(true), Some(true))
+    );
+}

@@ -56,7 +56,14 @@ pub fn train(
     }
     let mut model = config.model.build(config.seed);
     let mut optimizer = build_optimizer(config, &model);
-    let augment = config.augment.then(|| Augment::new(10.0, 2.0));
+    let augment = (config.augment || config.elastic).then(|| {
+        let warp = Augment::new(10.0, 2.0);
+        if config.elastic {
+            warp.with_elastic(34.0, 4.0)
+        } else {
+            warp
+        }
+    });
     let loader = Loader::new(&train_set, config.batch_size)
         .shuffle(true)
         .seed(config.seed)
