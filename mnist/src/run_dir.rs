@@ -89,45 +89,21 @@ impl RunDir {
 
     /// metrics.json: one entry per finished epoch.
     pub fn write_metrics(&self, metrics: &[EpochMetrics]) -> Result<(), TrainError> {
-        let epochs: Vec<Value> = metrics
-            .iter()
-            .map(|m| {
-                json!({
-                    "epoch": m.epoch,
-                    "train_loss": m.train_loss,
-                    "train_accuracy": m.train_acc,
-                    "val_loss": m.val_loss,
-                    "val_accuracy": m.val_acc,
-                    "lr": m.lr,
-                    "seconds": m.seconds,
-                })
-            })
-            .collect();
-        self.write_json("metrics.json", &json!({ "epochs": epochs }))
+        self.write_json("metrics.json", &json!({ "epochs": metrics }))
     }
 
     /// Reads metrics.json back (for `--resume`).
     pub fn read_metrics(&self) -> Result<Vec<EpochMetrics>, TrainError> {
+        #[derive(serde::Deserialize)]
+        struct MetricsFile {
+            epochs: Vec<EpochMetrics>,
+        }
         let path = self.path.join("metrics.json");
         let text = std::fs::read_to_string(&path).map_err(io_err(&path))?;
-        let bad = || TrainError::Config(format!("{}: not a metrics file", path.display()));
-        let value: Value = serde_json::from_str(&text).map_err(|_| bad())?;
-        let epochs = value["epochs"].as_array().ok_or_else(bad)?;
-        epochs
-            .iter()
-            .map(|e| {
-                let f = |k: &str| e[k].as_f64().map(|v| v as f32);
-                Ok(EpochMetrics {
-                    epoch: e["epoch"].as_u64().ok_or_else(bad)? as usize,
-                    train_loss: f("train_loss").ok_or_else(bad)?,
-                    train_acc: f("train_accuracy").ok_or_else(bad)?,
-                    val_loss: f("val_loss"),
-                    val_acc: f("val_accuracy"),
-                    lr: f("lr").ok_or_else(bad)?,
-                    seconds: f("seconds").ok_or_else(bad)?,
-                })
-            })
-            .collect()
+        let file: MetricsFile = serde_json::from_str(&text).map_err(|e| {
+            TrainError::Config(format!("{}: not a metrics file: {e}", path.display()))
+        })?;
+        Ok(file.epochs)
     }
 
     /// loss_curve.png and accuracy_curve.png.

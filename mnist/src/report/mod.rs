@@ -26,9 +26,11 @@ pub struct EpochMetrics {
     pub epoch: usize,
     pub train_loss: f32,
     /// Fraction in [0, 1].
+    #[serde(rename = "train_accuracy")]
     pub train_acc: f32,
     pub val_loss: Option<f32>,
     /// Fraction in [0, 1].
+    #[serde(rename = "val_accuracy")]
     pub val_acc: Option<f32>,
     /// Learning rate at the end of the epoch.
     pub lr: f32,
