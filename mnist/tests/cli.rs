@@ -58,24 +58,29 @@ fn assert_fails_with(out: &Output, needle: &str) {
     assert!(!stderr.contains("panicked"), "panic: {stderr}");
 }
 
-/// A one-epoch mlp run on 1,000 images; returns its run folder.
-fn quick_run(out_dir: &Path) -> PathBuf {
-    let out = mnist(&[
+/// A one-epoch cpu mlp run on the first `train_limit` images into `out_dir`, with `extra` flags.
+fn mlp_run(out_dir: &Path, train_limit: &str, extra: &[&str]) -> Output {
+    let base = [
         "--model",
         "mlp",
         "--epochs",
         "1",
         "--train-limit",
-        "1000",
+        train_limit,
         "--val-split",
-        "200",
+        "100",
         "--quiet",
         "--device",
         "cpu",
         "--out-dir",
         out_dir.to_str().unwrap(),
-    ]);
-    assert_succeeds(&out);
+    ];
+    mnist(&[&base[..], extra].concat())
+}
+
+/// A one-epoch mlp run on 1,000 images; returns its run folder.
+fn quick_run(out_dir: &Path) -> PathBuf {
+    assert_succeeds(&mlp_run(out_dir, "1000", &[]));
     only_entry(out_dir)
 }
 
@@ -312,43 +317,14 @@ fn resume_extends_a_finished_run() {
 #[test]
 fn a_diverging_run_stops_with_a_clear_error() {
     let out_dir = common::scratch("cli_nan");
-    let out = mnist(&[
-        "--model",
-        "mlp",
-        "--optimizer",
-        "sgd",
-        "--lr",
-        "1e12",
-        "--train-limit",
-        "2000",
-        "--val-split",
-        "100",
-        "--epochs",
-        "1",
-        "--quiet",
-        "--out-dir",
-        out_dir.to_str().unwrap(),
-    ]);
+    let out = mlp_run(&out_dir, "2000", &["--optimizer", "sgd", "--lr", "1e12"]);
     assert_fails_with(&out, "diverged");
 }
 
 #[test]
 fn elastic_augmentation_runs_and_is_recorded() {
     let out_dir = common::scratch("cli_elastic");
-    let out = mnist(&[
-        "--model",
-        "mlp",
-        "--elastic",
-        "--train-limit",
-        "500",
-        "--val-split",
-        "100",
-        "--epochs",
-        "1",
-        "--quiet",
-        "--out-dir",
-        out_dir.to_str().unwrap(),
-    ]);
+    let out = mlp_run(&out_dir, "500", &["--elastic"]);
     assert_succeeds(&out);
     let config = read_json(&only_entry(&out_dir).join("config.json"));
     assert_eq!(

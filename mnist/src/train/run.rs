@@ -85,7 +85,7 @@ pub fn train(
         }
     };
     if !opts.quiet {
-        print_summary(config, &model, &train_set.len(), &val_set.len(), &run.path);
+        print_summary(config, &model, train_set.len(), val_set.len(), &run.path);
     }
 
     // The resumable checkpoint: model, optimizer and progress after the last finished epoch.
@@ -221,7 +221,7 @@ fn progress_bar(quiet: bool, batches: usize, epoch: usize, epochs: usize) -> Pro
     bar
 }
 
-fn print_summary(config: &TrainConfig, model: &Sequential, train: &usize, val: &usize, dir: &Path) {
+fn print_summary(config: &TrainConfig, model: &Sequential, train: usize, val: usize, dir: &Path) {
     println!(
         "model {} | {} training / {} validation images | run folder {}",
         config.model,
