@@ -131,6 +131,18 @@ pub fn find_file(dir: &Path, file: &MnistFile) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
+/// True when `dir` holds all four MNIST files (each gzipped or raw).
+pub fn has_all_files(dir: &Path) -> bool {
+    download::ALL_FILES
+        .iter()
+        .all(|f| find_file(dir, f).is_some())
+}
+
+/// The first of `dirs` that holds all four MNIST files.
+pub fn first_complete_dir(dirs: &[PathBuf]) -> Option<&Path> {
+    dirs.iter().map(PathBuf::as_path).find(|d| has_all_files(d))
+}
+
 /// The path of `file` in `dir`, downloading it when missing and the policy allows.
 pub fn ensure_file(
     dir: &Path,

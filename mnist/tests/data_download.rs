@@ -254,3 +254,25 @@ fn write_atomic_replaces_and_cleans_up() {
     // Writing into a missing directory fails and leaves nothing.
     assert!(download::write_atomic(&dir.path().join("no/such/f"), b"x").is_err());
 }
+
+/// The test suite's data search: the first folder holding all four files wins, so a partial
+/// `$MNIST_DIR` or `data/mnist` falls through to the next place (as `common::mnist_dir` uses it).
+#[test]
+fn first_complete_dir_skips_partial_folders() {
+    let root = common::scratch("first_complete_dir");
+    let (partial, raw, gz) = (root.join("partial"), root.join("raw"), root.join("gz"));
+    for d in [&partial, &raw, &gz] {
+        std::fs::create_dir_all(d).unwrap();
+    }
+    for f in ALL_FILES.iter().take(3) {
+        std::fs::write(partial.join(f.gz_name()), b"x").unwrap();
+    }
+    for f in ALL_FILES.iter() {
+        std::fs::write(raw.join(f.name), b"x").unwrap();
+        std::fs::write(gz.join(f.gz_name()), b"x").unwrap();
+    }
+    assert!(!mnist::data::has_all_files(&partial));
+    let dirs = [root.join("absent"), partial.clone(), raw.clone(), gz.clone()];
+    assert_eq!(mnist::data::first_complete_dir(&dirs), Some(raw.as_path()));
+    assert_eq!(mnist::data::first_complete_dir(&dirs[..2]), None);
+}

@@ -1,26 +1,82 @@
 //! Helpers shared by the mnist integration tests.
 #![allow(dead_code)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
-/// The real MNIST files: `$MNIST_DIR`, else `<workspace>/../shared/mnist`.
+use mnist::data::{self, DownloadPolicy};
+use mnist::download::ALL_FILES;
+
+/// The workspace root (the folder of the top-level Cargo.toml).
+fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Where the tests look for MNIST, in order: `$MNIST_DIR`, `data/mnist` in the workspace
+/// (where `cargo run -p mnist` downloads it), then `../shared/mnist` beside the workspace.
+fn candidate_dirs() -> Vec<PathBuf> {
+    let root = workspace_root();
+    let env = std::env::var_os(data::ENV_DATA_DIR).filter(|v| !v.is_empty());
+    env.map(PathBuf::from)
+        .into_iter()
+        .chain([root.join(data::DEFAULT_DATA_DIR), root.join("../shared/mnist")])
+        .collect()
+}
+
+/// The real MNIST files, found as the user has them, or downloaded once (verified, atomic) into
+/// the workspace's `data/mnist`. Panics with one line naming where it looked when neither works.
 pub fn mnist_dir() -> PathBuf {
-    match std::env::var_os("MNIST_DIR") {
-        Some(d) if !d.is_empty() => PathBuf::from(d),
-        _ => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/mnist"),
+    static DIR: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    DIR.get_or_init(locate_or_download)
+        .clone()
+        .unwrap_or_else(|msg| panic!("{msg}"))
+}
+
+fn locate_or_download() -> Result<PathBuf, String> {
+    let dirs = candidate_dirs();
+    if let Some(d) = data::first_complete_dir(&dirs) {
+        return Ok(d.to_path_buf());
     }
+    let target = workspace_root().join(data::DEFAULT_DATA_DIR);
+    eprintln!(
+        "MNIST not found; downloading it into {} (verified by SHA-256)",
+        target.display()
+    );
+    download_into(&target).map(|()| target).map_err(|e| {
+        let looked: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
+        format!(
+            "MNIST files not found in {} and downloading them failed ({e}); put the four files \
+             (train-images-idx3-ubyte.gz, ...) in data/mnist or set MNIST_DIR",
+            looked.join(", ")
+        )
+    })
 }
 
-/// The bytes of one of the real MNIST files (`t10k-labels-idx1-ubyte.gz`, ...).
+fn download_into(dir: &Path) -> Result<(), data::DataError> {
+    let policy = DownloadPolicy::if_missing(true);
+    for f in ALL_FILES.iter() {
+        data::ensure_file(dir, f, &policy)?;
+    }
+    Ok(())
+}
+
+/// The bytes of one of the real MNIST files as gzip (`t10k-labels-idx1-ubyte.gz`, ...); a
+/// folder that holds the raw IDX file instead is served by compressing it.
 pub fn real_file(name: &str) -> Vec<u8> {
-    let p = mnist_dir().join(name);
-    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e} (set MNIST_DIR)", p.display()))
+    let dir = mnist_dir();
+    let (gz, raw) = (dir.join(name), dir.join(name.trim_end_matches(".gz")));
+    if let (false, Ok(bytes)) = (gz.is_file(), std::fs::read(&raw)) {
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut enc, &bytes).unwrap();
+        return enc.finish().unwrap();
+    }
+    std::fs::read(&gz).unwrap_or_else(|e| panic!("{}: {e}", gz.display()))
 }
 
-/// Loads the real data set (never downloads in tests).
+/// Loads the real data set from [`mnist_dir`].
 pub fn load() -> mnist::data::Mnist {
-    mnist::data::load_mnist(&mnist_dir(), mnist::data::DownloadPolicy::Never)
-        .unwrap_or_else(|e| panic!("{e} (set MNIST_DIR to the folder with the four MNIST files)"))
+    mnist::data::load_mnist(&mnist_dir(), DownloadPolicy::Never)
+        .unwrap_or_else(|e| panic!("{e} (MNIST found in {})", mnist_dir().display()))
 }
 
 /// A fresh empty folder under the target dir for run outputs.
