@@ -1,11 +1,12 @@
 //! Devices and the storage that lives on them.
 //!
-//! Every op matches on [`Storage`] exhaustively, so a backend added as a new variant
-//! (the CUDA backend is next) fails to compile until each op handles it.
+//! Every op matches on [`Storage`] exhaustively, so a backend added as a new variant fails to
+//! compile until each op handles it.
 
 use std::fmt;
 use std::str::FromStr;
 
+use crate::backend::cuda::{self, CudaDevice, CudaStorage};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 
@@ -14,25 +15,33 @@ use crate::error::{Error, Result};
 pub enum Device {
     #[default]
     Cpu,
-    /// An NVIDIA GPU by ordinal.
+    /// An NVIDIA GPU by ordinal, through the driver.
     Cuda(usize),
+    /// The CUDA backend on the PTX simulator: the same kernels, run on the CPU with checks.
+    CudaSim,
 }
 
 impl Device {
-    /// The best device present: CUDA when its backend is available, else the CPU.
+    /// The best device present: the first GPU when a driver and GPU are usable, else the CPU.
     pub fn best() -> Device {
-        Device::Cpu
+        if cuda::gpu_count() > 0 && CudaDevice::get(Device::Cuda(0)).is_ok() {
+            Device::Cuda(0)
+        } else {
+            Device::Cpu
+        }
     }
 
     /// Checks that this device can hold tensors, with a one-line reason when not.
     pub fn ensure_available(self) -> Result<()> {
         match self {
             Device::Cpu => Ok(()),
-            Device::Cuda(n) => Err(Error::device(
-                "device",
-                format!("cuda:{n} requested, but this build's CUDA backend is not available yet; use --device cpu"),
-            )),
+            Device::Cuda(_) | Device::CudaSim => CudaDevice::get(self).map(|_| ()),
         }
+    }
+
+    /// True for the CUDA backend's devices (a real GPU or the simulator).
+    pub fn is_cuda(self) -> bool {
+        matches!(self, Device::Cuda(_) | Device::CudaSim)
     }
 }
 
@@ -41,17 +50,19 @@ impl fmt::Display for Device {
         match self {
             Device::Cpu => write!(f, "cpu"),
             Device::Cuda(n) => write!(f, "cuda:{n}"),
+            Device::CudaSim => write!(f, "cuda-sim"),
         }
     }
 }
 
 impl FromStr for Device {
     type Err = Error;
-    /// Parses `cpu`, `cuda` (ordinal 0) or `cuda:N`.
+    /// Parses `cpu`, `cuda` (ordinal 0), `cuda:N` or `cuda-sim`.
     fn from_str(s: &str) -> Result<Device> {
         match s {
             "cpu" => Ok(Device::Cpu),
             "cuda" => Ok(Device::Cuda(0)),
+            "cuda-sim" => Ok(Device::CudaSim),
             _ => s
                 .strip_prefix("cuda:")
                 .and_then(|n| n.parse().ok())
@@ -59,7 +70,7 @@ impl FromStr for Device {
                 .ok_or_else(|| {
                     Error::argument(
                         "device",
-                        format!("unknown device '{s}' (expected cpu, cuda or cuda:N)"),
+                        format!("unknown device '{s}' (expected cpu, cuda, cuda:N or cuda-sim)"),
                     )
                 }),
         }
@@ -92,21 +103,34 @@ impl CpuStorage {
 }
 
 /// A tensor's memory on some device.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub enum Storage {
     Cpu(CpuStorage),
+    Cuda(CudaStorage),
 }
 
 impl Storage {
     pub fn device(&self) -> Device {
         match self {
             Storage::Cpu(_) => Device::Cpu,
+            Storage::Cuda(s) => s.device(),
         }
     }
     pub fn dtype(&self) -> DType {
         match self {
             Storage::Cpu(s) => s.dtype(),
+            Storage::Cuda(s) => s.dtype(),
         }
+    }
+    /// Elements held (a view may use fewer).
+    pub fn len(&self) -> usize {
+        match self {
+            Storage::Cpu(s) => s.len(),
+            Storage::Cuda(s) => s.len(),
+        }
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
 

@@ -104,7 +104,10 @@ impl Tensor {
             DType::F32 => CpuStorage::F32(vec![value as f32; n]),
             DType::F64 => CpuStorage::F64(vec![value; n]),
         };
-        Ok(Tensor::from_storage(Storage::Cpu(storage), shape))
+        Ok(Tensor::from_storage(
+            crate::ops::transfer::storage_on(device, storage)?,
+            shape,
+        ))
     }
 
     pub fn zeros(shape: impl Into<Shape>, dtype: DType, device: Device) -> Result<Tensor> {
@@ -308,6 +311,14 @@ impl Tensor {
                 .indices()
                 .map(|i| F::from_f64(v[i].to_f64()))
                 .collect())),
+            Storage::Cuda(s) => {
+                let host = s.to_host()?;
+                Ok(crate::cpu_with!(&host, |v: T| self
+                    .layout()
+                    .indices()
+                    .map(|i| F::from_f64(v[i].to_f64()))
+                    .collect()))
+            }
         }
     }
     pub fn to_vec_f32(&self) -> Result<Vec<f32>> {
@@ -336,19 +347,8 @@ impl Tensor {
             DType::F32 => CpuStorage::F32(self.to_vec()?),
             DType::F64 => CpuStorage::F64(self.to_vec()?),
         };
-        Ok(Tensor::from_storage(Storage::Cpu(storage), self.shape()))
-    }
-
-    /// This tensor on `device` (the same tensor when it already is there).
-    pub fn to_device(&self, device: Device) -> Result<Tensor> {
-        device.ensure_available()?;
-        if device == self.device() {
-            return Ok(self.clone());
-        }
-        Err(Error::device(
-            "to_device",
-            format!("no transfer path from {} to {device}", self.device()),
-        ))
+        let storage = crate::ops::transfer::storage_on(self.device(), storage)?;
+        Ok(Tensor::from_storage(storage, self.shape()))
     }
 
     /// Overwrites this tensor's elements with `src`'s (same shape), outside autograd.
@@ -378,6 +378,19 @@ impl Tensor {
                     }
                 })
             }),
+            (Storage::Cuda(d), _) => {
+                drop(values);
+                let host = match d.dtype() {
+                    DType::F32 => CpuStorage::F32(src.to_vec()?),
+                    DType::F64 => CpuStorage::F64(src.to_vec()?),
+                };
+                d.write_at(off, &host)?;
+            }
+            (Storage::Cpu(_), Storage::Cuda(_)) => {
+                drop(values);
+                drop(dst);
+                return self.assign(&src.to_device(Device::Cpu)?);
+            }
         }
         Ok(())
     }

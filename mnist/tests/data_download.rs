@@ -272,7 +272,12 @@ fn first_complete_dir_skips_partial_folders() {
         std::fs::write(gz.join(f.gz_name()), b"x").unwrap();
     }
     assert!(!mnist::data::has_all_files(&partial));
-    let dirs = [root.join("absent"), partial.clone(), raw.clone(), gz.clone()];
+    let dirs = [
+        root.join("absent"),
+        partial.clone(),
+        raw.clone(),
+        gz.clone(),
+    ];
     assert_eq!(mnist::data::first_complete_dir(&dirs), Some(raw.as_path()));
     assert_eq!(mnist::data::first_complete_dir(&dirs[..2]), None);
 }

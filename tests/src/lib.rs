@@ -86,3 +86,5 @@ pub fn assert_close(actual: &[f64], expected: &[f64], tol: f64) {
         );
     }
 }
+
+pub mod agree;

@@ -1,3 +1,4 @@
 //! Compute backends. Ops in `crate::ops` dispatch here by matching on `Storage`.
 
 pub mod cpu;
+pub mod cuda;

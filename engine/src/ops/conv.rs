@@ -51,8 +51,10 @@ impl Tensor {
             match (&*xs, &*ws) {
                 (Storage::Cpu(xc), Storage::Cpu(wc)) => {
                     let bc = bs.as_deref().map(|s| match s {
-                        Storage::Cpu(bc) => bc,
+                        Storage::Cpu(bc) => Ok(bc),
+                        Storage::Cuda(_) => Err(crate::backend::cuda::not_wired("conv2d")),
                     });
+                    let bc = bc.transpose()?;
                     Storage::Cpu(crate::cpu_map!(xc, |xv: F| {
                         let wv = &typed::<F>(wc, "conv2d")?[w.dense_range()];
                         let bv = match (bc, &b) {
@@ -64,6 +66,7 @@ impl Tensor {
                         cpu::conv::conv2d_fwd(&xv[x.dense_range()], wv, bv, &geom)
                     }))
                 }
+                _ => return Err(crate::backend::cuda::not_wired("conv2d")),
             }
         };
         let out = Tensor::from_storage(storage, [geom.n, geom.c_out, geom.oh, geom.ow]);
@@ -200,6 +203,7 @@ impl BackwardOp for Conv2dBackward {
                     )
                 })
             }
+            _ => return Err(crate::backend::cuda::not_wired("backward")),
         };
         let mut grads = vec![dx, dw];
         if inputs.len() == 3 {

@@ -136,6 +136,7 @@ impl Tensor {
             Storage::Cpu(s) => Storage::Cpu(cpu_map!(s, |v: F| hoist_op!(op, o => {
                 cpu::elementwise::unary(&v[range.clone()], move |a: F| o().f(a))
             }))),
+            _ => return Err(crate::backend::cuda::not_wired("unary")),
         };
         let y = Tensor::from_storage(storage, x.shape());
         let saved_y = y.detach();
@@ -210,6 +211,7 @@ impl Tensor {
                     |x: F, y: F| op.f(x, y)
                 ))?)
             }
+            _ => return Err(crate::backend::cuda::not_wired("binary")),
         };
         let out = Tensor::from_storage(storage, shape);
         Ok(record(out, &[self, rhs], || BinaryBackward { op }))
@@ -246,6 +248,7 @@ impl BackwardOp for UnaryBackward {
                 })?;
                 Storage::Cpu(xy)
             }
+            _ => return Err(crate::backend::cuda::not_wired("backward")),
         };
         Ok(vec![Some(Tensor::from_storage(storage, x.shape()))])
     }

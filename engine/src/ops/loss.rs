@@ -40,6 +40,7 @@ impl Tensor {
                 inner,
                 log
             ))),
+            _ => return Err(crate::backend::cuda::not_wired("softmax_impl")),
         };
         let y = Tensor::from_storage(storage, x.shape());
         let saved = y.detach();
@@ -65,6 +66,7 @@ impl Tensor {
                     .map(|(i, &t)| v[i * c + t].to_f64())
                     .sum::<f64>()
             }),
+            _ => return Err(crate::backend::cuda::not_wired("nll_loss")),
         };
         let loss = scalar_like(&x, -total / n as f64);
         Ok(record(loss, &[&x], || NllBackward {
@@ -91,6 +93,7 @@ impl Tensor {
                     cpu::softmax::cross_entropy_fwd(&v[range.clone()], targets, c, label_smoothing);
                 (Storage::Cpu(F::into_storage(stats)), total)
             }),
+            _ => return Err(crate::backend::cuda::not_wired("cross_entropy")),
         };
         let loss = scalar_like(&x, total / n as f64);
         Ok(record(loss, &[&x], || CrossEntropyBackward {
@@ -176,6 +179,7 @@ impl BackwardOp for SoftmaxBackward {
                     )
                 })?)
             }
+            _ => return Err(crate::backend::cuda::not_wired("backward")),
         };
         Ok(vec![Some(Tensor::from_storage(dx, self.y.shape()))])
     }
@@ -202,6 +206,7 @@ impl BackwardOp for NllBackward {
                 }
                 dx
             }),
+            _ => return Err(crate::backend::cuda::not_wired("backward")),
         };
         Ok(vec![Some(Tensor::from_storage(
             Storage::Cpu(storage),
@@ -239,6 +244,7 @@ impl BackwardOp for CrossEntropyBackward {
                     )
                 })?)
             }
+            _ => return Err(crate::backend::cuda::not_wired("backward")),
         };
         Ok(vec![Some(Tensor::from_storage(dx, x.shape()))])
     }

@@ -50,6 +50,7 @@ impl Tensor {
                     cpu::gemm::batched::<F>(&mat_ref(a, &la), &mat_ref(b, &lb), m, k, n)
                 })?)
             }
+            _ => return Err(crate::backend::cuda::not_wired("matmul")),
         };
         let out = Tensor::from_storage(storage, with_batch([m, n]));
         Ok(record(out, &[self, rhs], || MatmulBackward))

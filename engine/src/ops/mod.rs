@@ -9,6 +9,7 @@ pub mod matmul;
 pub mod norm;
 pub mod pool;
 pub mod reduce;
+pub mod transfer;
 pub mod view;
 
 pub use conv::Conv2dParams;

@@ -32,6 +32,7 @@ impl Tensor {
                 let (out, idx) = cpu::pool::max_pool2d_fwd(&v[x.dense_range()], &win);
                 (Storage::Cpu(F::into_storage(out)), idx)
             }),
+            _ => return Err(crate::backend::cuda::not_wired("max_pool2d")),
         };
         let out = Tensor::from_storage(storage, out_shape(self, &win));
         Ok(record(out, &[self], || MaxPool2dBackward { win, argmax }))
@@ -83,6 +84,7 @@ impl Tensor {
             Storage::Cpu(s) => Storage::Cpu(crate::cpu_map!(s, |v: F| {
                 cpu::pool::avg_pool2d_fwd(&v[x.dense_range()], &win)
             })),
+            _ => return Err(crate::backend::cuda::not_wired("avg_pool_with")),
         };
         let out = Tensor::from_storage(storage, out_shape(self, &win));
         Ok(record(out, &[self], || AvgPool2dBackward { win, op }))
@@ -153,6 +155,7 @@ fn pool_grad(
     let dy = grad.contiguous()?;
     let storage = match &*dy.read_storage() {
         Storage::Cpu(s) => Storage::Cpu(f(s, dy.dense_range())),
+        _ => return Err(crate::backend::cuda::not_wired("pool_grad")),
     };
     Ok(Tensor::from_storage(storage, shape))
 }

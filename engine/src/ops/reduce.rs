@@ -135,6 +135,7 @@ impl Tensor {
                     Reduce::ArgMax => cpu::reduce::argmax_rows(v, row_len),
                 }
             })),
+            _ => return Err(crate::backend::cuda::not_wired("reduce")),
         };
         let out_dims: Vec<usize> = if keepdim {
             (0..self.rank())
@@ -202,6 +203,7 @@ impl BackwardOp for MaxBackward {
                         .collect()
                 })?)
             }
+            _ => return Err(crate::backend::cuda::not_wired("backward")),
         };
         let mask = Tensor::from_storage(mask, x.shape());
         let count = mask.sum(&self.dims, true)?;

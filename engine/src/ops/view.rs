@@ -21,6 +21,7 @@ impl Tensor {
                 v,
                 self.layout()
             ))),
+            _ => return Err(crate::backend::cuda::not_wired("contiguous")),
         };
         let out = Tensor::from_storage(storage, self.shape());
         Ok(record(out, &[self], || Identity))
@@ -192,6 +193,7 @@ impl Tensor {
                 }
                 out
             })),
+            _ => return Err(crate::backend::cuda::not_wired("index_select")),
         };
         let mut dims = x.dims().to_vec();
         dims[dim] = indices.len();
@@ -276,6 +278,7 @@ impl BackwardOp for Narrow {
                 }
                 out
             })),
+            _ => return Err(crate::backend::cuda::not_wired("backward")),
         };
         Ok(vec![Some(Tensor::from_storage(storage, x.shape()))])
     }
@@ -312,6 +315,7 @@ impl BackwardOp for IndexSelect {
                 }
                 out
             })),
+            _ => return Err(crate::backend::cuda::not_wired("backward")),
         };
         Ok(vec![Some(Tensor::from_storage(storage, x.shape()))])
     }

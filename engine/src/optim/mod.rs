@@ -108,6 +108,7 @@ pub(crate) fn update_in_place<K: FusedUpdate>(
         (Storage::Cpu(CpuStorage::F64(p)), Storage::Cpu(g)) => {
             run::<f64, K>(op, &mut p[pr], g, gr, &mut sw, &srs, k)
         }
+        _ => Err(crate::backend::cuda::not_wired("update_in_place")),
     }
 }
 
@@ -124,7 +125,9 @@ fn run<F: Float, K: FusedUpdate>(
     let g = &F::slice(g).ok_or_else(dtype_err)?[gr];
     let mut states: Vec<&mut [F]> = Vec::with_capacity(2);
     for (s, r) in sw.iter_mut().zip(srs) {
-        let Storage::Cpu(cpu) = &mut **s;
+        let Storage::Cpu(cpu) = &mut **s else {
+            return Err(crate::backend::cuda::not_wired(op));
+        };
         states.push(&mut F::slice_mut(cpu).ok_or_else(dtype_err)?[r.clone()]);
     }
     let chunks = p.par_chunks_mut(CHUNK).zip(g.par_chunks(CHUNK));

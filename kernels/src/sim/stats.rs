@@ -54,7 +54,8 @@ impl LaunchStats {
             0.0
         }
     }
-    pub(crate) fn merge(&mut self, o: &LaunchStats) {
+    /// Adds `o` into these totals (all but `seconds`).
+    pub fn merge(&mut self, o: &LaunchStats) {
         self.thread_instructions += o.thread_instructions;
         self.warp_instructions += o.warp_instructions;
         self.global_load_requests += o.global_load_requests;

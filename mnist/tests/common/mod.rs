@@ -19,7 +19,10 @@ fn candidate_dirs() -> Vec<PathBuf> {
     let env = std::env::var_os(data::ENV_DATA_DIR).filter(|v| !v.is_empty());
     env.map(PathBuf::from)
         .into_iter()
-        .chain([root.join(data::DEFAULT_DATA_DIR), root.join("../shared/mnist")])
+        .chain([
+            root.join(data::DEFAULT_DATA_DIR),
+            root.join("../shared/mnist"),
+        ])
         .collect()
 }
 

@@ -1,0 +1,165 @@
+//! The CUDA backend: our own kernels (`kernels/cuda/*.cu`, shipped as PTX) launched on a
+//! [`Gpu`], which is either a real GPU through the driver or the PTX simulator. Everything in
+//! this folder above `runtime.rs` is shared by both, so `--device cuda-sim` runs exactly the
+//! code (and the PTX) that `--device cuda` runs.
+
+pub mod alloc;
+pub mod driver;
+pub mod runtime;
+pub mod sim;
+mod storage;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+
+pub use alloc::{DeviceBlock, Pool};
+pub use runtime::{Arg, DevPtr, FuncId, Gpu, GpuCounters, LaunchShape, Pod};
+pub use storage::CudaStorage;
+
+use crate::device::Device;
+use crate::dtype::DType;
+use crate::error::{Error, Result};
+use kernels::ptx::Module;
+
+/// One CUDA device (real or simulated): its runtime, memory pool and loaded kernels.
+pub struct CudaDevice {
+    device: Device,
+    pool: Arc<Pool>,
+    funcs: Mutex<HashMap<String, FuncId>>,
+    sim: Option<Arc<sim::SimGpu>>,
+    poison: AtomicBool,
+}
+
+impl std::fmt::Debug for CudaDevice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "CudaDevice({})", self.device)
+    }
+}
+
+impl CudaDevice {
+    /// The process-wide handle of `device` (`cuda:N` or `cuda-sim`), created on first use.
+    pub fn get(device: Device) -> Result<Arc<CudaDevice>> {
+        static DEVICES: OnceLock<Mutex<HashMap<Device, Arc<CudaDevice>>>> = OnceLock::new();
+        let mut all = DEVICES
+            .get_or_init(|| Mutex::new(HashMap::new()))
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(d) = all.get(&device) {
+            return Ok(d.clone());
+        }
+        let (gpu, sim): (Arc<dyn Gpu>, _) = match device {
+            Device::Cuda(n) => (Arc::new(driver::DriverGpu::open(n)?), None),
+            Device::CudaSim => {
+                let s = Arc::new(sim::SimGpu::new());
+                (s.clone(), Some(s))
+            }
+            Device::Cpu => {
+                return Err(Error::device("cuda", "the CPU is not a CUDA device"));
+            }
+        };
+        let dev = Arc::new(CudaDevice {
+            device,
+            pool: Pool::new(gpu),
+            funcs: Mutex::new(HashMap::new()),
+            sim,
+            poison: AtomicBool::new(false),
+        });
+        all.insert(device, dev.clone());
+        Ok(dev)
+    }
+
+    pub fn device(&self) -> Device {
+        self.device
+    }
+    pub fn gpu(&self) -> &Arc<dyn Gpu> {
+        self.pool.gpu()
+    }
+    pub fn pool(&self) -> &Arc<Pool> {
+        &self.pool
+    }
+    /// The simulator behind `cuda-sim` (for its statistics); `None` on a real GPU.
+    pub fn simulator(&self) -> Option<&sim::SimGpu> {
+        self.sim.as_deref()
+    }
+    /// In tests: fill every new buffer with NaN bytes, so an element a kernel forgets to write
+    /// shows up as NaN instead of as stale data.
+    pub fn set_poison(&self, on: bool) {
+        self.poison.store(on, Ordering::Relaxed)
+    }
+    pub fn poisoning(&self) -> bool {
+        self.poison.load(Ordering::Relaxed)
+    }
+    /// Name of the GPU (or "PTX simulator").
+    pub fn name(&self) -> String {
+        self.gpu().name()
+    }
+
+    /// The handle of kernel `entry` of `module`, loaded on first use and cached.
+    fn function(&self, module: Module, entry: &str) -> Result<FuncId> {
+        let mut funcs = self.funcs.lock().expect("kernel cache");
+        if let Some(&f) = funcs.get(entry) {
+            return Ok(f);
+        }
+        let f = self.gpu().load_function(kernels::ptx::ptx(module), entry)?;
+        funcs.insert(entry.to_string(), f);
+        Ok(f)
+    }
+
+    /// Launches `entry` of `module`.
+    pub fn launch(
+        &self,
+        module: Module,
+        entry: &str,
+        shape: LaunchShape,
+        args: &[Arg],
+    ) -> Result<()> {
+        let f = self.function(module, entry)?;
+        self.gpu().launch(f, shape, args)
+    }
+
+    /// Launches the `dtype` instance of a templated kernel: `<base>_f32` or `<base>_f64`.
+    pub fn launch_typed(
+        &self,
+        module: Module,
+        base: &str,
+        dtype: DType,
+        shape: LaunchShape,
+        args: &[Arg],
+    ) -> Result<()> {
+        self.launch(module, &format!("{base}_{}", dtype.name()), shape, args)
+    }
+
+    /// Waits for all queued work; a kernel fault surfaces here as an error.
+    pub fn synchronize(&self) -> Result<()> {
+        self.gpu().synchronize()
+    }
+}
+
+/// The number of real GPUs usable through the driver (0 without a driver).
+pub fn gpu_count() -> usize {
+    driver::device_count()
+}
+
+/// A float scalar argument of the kernel's element type.
+pub fn scalar_arg(dtype: DType, v: f64) -> Arg {
+    match dtype {
+        DType::F32 => Arg::F32(v as f32),
+        DType::F64 => Arg::F64(v),
+    }
+}
+
+/// A u32 size argument; tensors too large for the kernels' 32-bit indexing are an error.
+pub fn u32_arg(op: &'static str, v: usize) -> Result<Arg> {
+    u32::try_from(v).map(Arg::U32).map_err(|_| {
+        Error::shape(
+            op,
+            format!("size {v} exceeds the CUDA kernels' 32-bit range"),
+        )
+    })
+}
+
+/// The error for an op that has no CUDA kernel wired yet (temporary while the backend grows).
+pub fn not_wired(op: &'static str) -> Error {
+    Error::device(op, "this op has no CUDA kernel yet; run it on the CPU")
+}
