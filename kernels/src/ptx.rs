@@ -17,17 +17,20 @@ pub enum Module {
     // --- kerna modules (elementwise, copy, softmax, optim, data) ---
     /// `cuda/elementwise.cu`: the unary op table (forward, backward) and broadcasting binary ops.
     Elementwise,
+    /// `cuda/copy.cu`: strided gather into contiguous, dtype conversion, fill.
+    Copy,
     // --- end kerna modules ---
 }
 
 impl Module {
     /// Every shipped module.
-    pub const ALL: [Module; 4] = [
+    pub const ALL: [Module; 5] = [
         Module::Gemm,
         Module::Reduce,
         Module::Philox,
         // --- kerna modules ---
         Module::Elementwise,
+        Module::Copy,
         // --- end kerna modules ---
     ];
 
@@ -39,6 +42,7 @@ impl Module {
             Module::Philox => "philox",
             // --- kerna modules ---
             Module::Elementwise => "elementwise",
+            Module::Copy => "copy",
             // --- end kerna modules ---
         }
     }
@@ -56,6 +60,7 @@ impl Module {
             ],
             // --- kerna modules ---
             Module::Elementwise => elementwise::ENTRIES,
+            Module::Copy => copy::ENTRIES,
             // --- end kerna modules ---
         }
     }
@@ -69,6 +74,7 @@ pub fn ptx(m: Module) -> &'static str {
         Module::Philox => include_str!("../ptx/philox.ptx"),
         // --- kerna modules ---
         Module::Elementwise => include_str!("../ptx/elementwise.ptx"),
+        Module::Copy => include_str!("../ptx/copy.ptx"),
         // --- end kerna modules ---
     }
 }
@@ -239,4 +245,36 @@ pub mod elementwise {
     pub const BINARY_DIV: u32 = 3;
     /// Number of binary codes.
     pub const BINARY_COUNT: u32 = 4;
+}
+
+/// Entry points of `copy.ptx`. Every entry: 1-D block of [`copy::THREADS`] threads, any 1-D
+/// grid (grid-stride).
+pub mod copy {
+    /// Threads per block of every copy entry.
+    pub const THREADS: u32 = 256;
+
+    /// `copy_strided_T(src: *T, dst: *T, n: u32, s: Strided)`: gathers the strided view `s` of
+    /// `src` (rank <= 8, offset, stride 0 = broadcast/expand) into contiguous row-major
+    /// `dst[0..n)`, n = product of `s.dims[..rank]`.
+    pub const COPY_STRIDED_F32: &str = "copy_strided_f32";
+    /// f64 twin of [`COPY_STRIDED_F32`].
+    pub const COPY_STRIDED_F64: &str = "copy_strided_f64";
+    /// `fill_T(dst: *T, n: u32, value: T)`: `dst[0..n) = value`.
+    pub const FILL_F32: &str = "fill_f32";
+    /// f64 twin of [`FILL_F32`].
+    pub const FILL_F64: &str = "fill_f64";
+    /// `convert_f32_f64(src: *f32, dst: *f64, n: u32)`: exact widening.
+    pub const CONVERT_F32_F64: &str = "convert_f32_f64";
+    /// `convert_f64_f32(src: *f64, dst: *f32, n: u32)`: round to nearest even (as Rust `as`).
+    pub const CONVERT_F64_F32: &str = "convert_f64_f32";
+
+    /// Every entry of the module.
+    pub const ENTRIES: &[&str] = &[
+        COPY_STRIDED_F32,
+        FILL_F32,
+        COPY_STRIDED_F64,
+        FILL_F64,
+        CONVERT_F32_F64,
+        CONVERT_F64_F32,
+    ];
 }
