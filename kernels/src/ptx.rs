@@ -14,11 +14,25 @@ pub enum Module {
     Reduce,
     /// `cuda/philox.cu`: Philox4x32-10 random numbers and dropout.
     Philox,
+    // --- kerna modules (elementwise, copy, softmax, optim, data) ---
+    /// `cuda/elementwise.cu`: the unary op table (forward, backward) and broadcasting binary ops.
+    Elementwise,
+    /// `cuda/copy.cu`: strided gather into contiguous, dtype conversion, fill.
+    Copy,
+    // --- end kerna modules ---
 }
 
 impl Module {
     /// Every shipped module.
-    pub const ALL: [Module; 3] = [Module::Gemm, Module::Reduce, Module::Philox];
+    pub const ALL: [Module; 5] = [
+        Module::Gemm,
+        Module::Reduce,
+        Module::Philox,
+        // --- kerna modules ---
+        Module::Elementwise,
+        Module::Copy,
+        // --- end kerna modules ---
+    ];
 
     /// The file stem: `kernels/cuda/<stem>.cu`, `kernels/ptx/<stem>.ptx`.
     pub fn stem(self) -> &'static str {
@@ -26,6 +40,10 @@ impl Module {
             Module::Gemm => "gemm",
             Module::Reduce => "reduce",
             Module::Philox => "philox",
+            // --- kerna modules ---
+            Module::Elementwise => "elementwise",
+            Module::Copy => "copy",
+            // --- end kerna modules ---
         }
     }
 
@@ -40,6 +58,10 @@ impl Module {
                 philox::DROPOUT_FWD_F32,
                 philox::DROPOUT_BWD_F32,
             ],
+            // --- kerna modules ---
+            Module::Elementwise => elementwise::ENTRIES,
+            Module::Copy => copy::ENTRIES,
+            // --- end kerna modules ---
         }
     }
 }
@@ -50,6 +72,10 @@ pub fn ptx(m: Module) -> &'static str {
         Module::Gemm => include_str!("../ptx/gemm.ptx"),
         Module::Reduce => include_str!("../ptx/reduce.ptx"),
         Module::Philox => include_str!("../ptx/philox.ptx"),
+        // --- kerna modules ---
+        Module::Elementwise => include_str!("../ptx/elementwise.ptx"),
+        Module::Copy => include_str!("../ptx/copy.ptx"),
+        // --- end kerna modules ---
     }
 }
 
@@ -89,4 +115,166 @@ pub mod philox {
     pub const DROPOUT_FWD_F32: &str = "dropout_fwd_f32";
     /// `dropout_bwd_f32(dy: *f32, mask: *u8, dx: *f32, n: u32, p: f32)`.
     pub const DROPOUT_BWD_F32: &str = "dropout_bwd_f32";
+}
+
+// ===== kerna: elementwise, copy, reduce-axis, softmax, optim, data entries =====
+
+/// Most dims of a strided view passed by value ([`Strided`], [`Bcast`]): `MAX_RANK` in
+/// `cuda/strided.cuh`.
+pub const MAX_RANK: usize = 8;
+
+/// Appends the little-endian bytes of each field, in declaration order (repr(C) with only 4-
+/// and 8-byte fields laid out so that no padding occurs).
+macro_rules! le_bytes {
+    ($out:ident; $($field:expr),* $(,)?) => {{
+        $( $out.extend_from_slice(&$field.to_le_bytes()); )*
+    }};
+}
+
+/// `struct Strided` of `cuda/strided.cuh`, by value: element `(i0, .., i{rank-1})` of the view
+/// is at `offset + sum_d i_d * strides[d]` (element units; stride 0 = broadcast). Entries past
+/// `rank` are ignored.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Strided {
+    pub rank: u32,
+    /// Always 0 (keeps the 8-byte fields aligned).
+    pub pad: u32,
+    pub dims: [u32; MAX_RANK],
+    pub strides: [i64; MAX_RANK],
+    pub offset: i64,
+}
+
+impl Strided {
+    /// The parameter bytes (112, the C layout) for `Context::launch_packed` or a driver launch.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(std::mem::size_of::<Self>());
+        le_bytes!(out; self.rank, self.pad);
+        self.dims.iter().for_each(|d| le_bytes!(out; d));
+        self.strides.iter().for_each(|s| le_bytes!(out; s));
+        le_bytes!(out; self.offset);
+        out
+    }
+}
+
+/// `struct Bcast` of `cuda/strided.cuh`, by value: the output has shape `dims[..rank]`; output
+/// element `(i0, ..)` reads `a[a_offset + sum_d i_d a_strides[d]]` and likewise b (stride 0
+/// along a broadcast dim). `contiguous != 0` promises both are dense with the output's shape:
+/// the kernel then reads `a[a_offset + i]`, `b[b_offset + i]` with no index math.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Bcast {
+    pub rank: u32,
+    pub contiguous: u32,
+    pub dims: [u32; MAX_RANK],
+    pub a_strides: [i64; MAX_RANK],
+    pub b_strides: [i64; MAX_RANK],
+    pub a_offset: i64,
+    pub b_offset: i64,
+}
+
+impl Bcast {
+    /// The parameter bytes (184, the C layout).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(std::mem::size_of::<Self>());
+        le_bytes!(out; self.rank, self.contiguous);
+        self.dims.iter().for_each(|d| le_bytes!(out; d));
+        self.a_strides.iter().for_each(|s| le_bytes!(out; s));
+        self.b_strides.iter().for_each(|s| le_bytes!(out; s));
+        le_bytes!(out; self.a_offset, self.b_offset);
+        out
+    }
+}
+
+/// Entry points of `elementwise.ptx`. Every entry: 1-D block of [`elementwise::THREADS`]
+/// threads, any 1-D grid (grid-stride). `T` is `f32` for `_f32`, `f64` for `_f64`.
+pub mod elementwise {
+    /// Threads per block of every elementwise entry.
+    pub const THREADS: u32 = 256;
+
+    /// `unary_fwd_T(op: u32, p: T, x: *T, y: *T, n: u32)`: `y[i] = f_op(x[i])` with the op's
+    /// scalar `p` (exponent of `UNARY_POWF`, constant of `UNARY_ADD_SCALAR`/`UNARY_MUL_SCALAR`,
+    /// ignored by the others). An unknown op writes nothing.
+    pub const UNARY_FWD_F32: &str = "unary_fwd_f32";
+    /// f64 twin of [`UNARY_FWD_F32`].
+    pub const UNARY_FWD_F64: &str = "unary_fwd_f64";
+    /// `unary_bwd_T(op: u32, p: T, x: *T, y: *T, dy: *T, dx: *T, n: u32)`:
+    /// `dx[i] = dy[i] * f'_op(x[i], y[i])` with `y` the forward's output (the CPU's `df`).
+    pub const UNARY_BWD_F32: &str = "unary_bwd_f32";
+    /// f64 twin of [`UNARY_BWD_F32`].
+    pub const UNARY_BWD_F64: &str = "unary_bwd_f64";
+    /// `binary_fwd_T(op: u32, a: *T, b: *T, out: *T, n: u32, g: Bcast)`:
+    /// `out[i] = a[..] op b[..]` over the `n` elements of the row-major output `g.dims`, inputs
+    /// addressed by [`super::Bcast`] (broadcast by zero strides; fast path when contiguous).
+    pub const BINARY_FWD_F32: &str = "binary_fwd_f32";
+    /// f64 twin of [`BINARY_FWD_F32`].
+    pub const BINARY_FWD_F64: &str = "binary_fwd_f64";
+
+    /// Every entry of the module.
+    pub const ENTRIES: &[&str] = &[
+        UNARY_FWD_F32,
+        UNARY_FWD_F64,
+        UNARY_BWD_F32,
+        UNARY_BWD_F64,
+        BINARY_FWD_F32,
+        BINARY_FWD_F64,
+    ];
+
+    // Unary op codes (`cuda/elementwise_ops.cuh`, the engine's `UnaryOp` order).
+    pub const UNARY_NEG: u32 = 0;
+    pub const UNARY_EXP: u32 = 1;
+    pub const UNARY_LOG: u32 = 2;
+    pub const UNARY_SQRT: u32 = 3;
+    pub const UNARY_ABS: u32 = 4;
+    pub const UNARY_RELU: u32 = 5;
+    pub const UNARY_SIGMOID: u32 = 6;
+    pub const UNARY_TANH: u32 = 7;
+    /// `x^p`.
+    pub const UNARY_POWF: u32 = 8;
+    /// `x + p`.
+    pub const UNARY_ADD_SCALAR: u32 = 9;
+    /// `x * p`.
+    pub const UNARY_MUL_SCALAR: u32 = 10;
+    /// Number of unary codes (one past the last).
+    pub const UNARY_COUNT: u32 = 11;
+
+    // Binary op codes (4.. reserved for min, max, pow).
+    pub const BINARY_ADD: u32 = 0;
+    pub const BINARY_SUB: u32 = 1;
+    pub const BINARY_MUL: u32 = 2;
+    pub const BINARY_DIV: u32 = 3;
+    /// Number of binary codes.
+    pub const BINARY_COUNT: u32 = 4;
+}
+
+/// Entry points of `copy.ptx`. Every entry: 1-D block of [`copy::THREADS`] threads, any 1-D
+/// grid (grid-stride).
+pub mod copy {
+    /// Threads per block of every copy entry.
+    pub const THREADS: u32 = 256;
+
+    /// `copy_strided_T(src: *T, dst: *T, n: u32, s: Strided)`: gathers the strided view `s` of
+    /// `src` (rank <= 8, offset, stride 0 = broadcast/expand) into contiguous row-major
+    /// `dst[0..n)`, n = product of `s.dims[..rank]`.
+    pub const COPY_STRIDED_F32: &str = "copy_strided_f32";
+    /// f64 twin of [`COPY_STRIDED_F32`].
+    pub const COPY_STRIDED_F64: &str = "copy_strided_f64";
+    /// `fill_T(dst: *T, n: u32, value: T)`: `dst[0..n) = value`.
+    pub const FILL_F32: &str = "fill_f32";
+    /// f64 twin of [`FILL_F32`].
+    pub const FILL_F64: &str = "fill_f64";
+    /// `convert_f32_f64(src: *f32, dst: *f64, n: u32)`: exact widening.
+    pub const CONVERT_F32_F64: &str = "convert_f32_f64";
+    /// `convert_f64_f32(src: *f64, dst: *f32, n: u32)`: round to nearest even (as Rust `as`).
+    pub const CONVERT_F64_F32: &str = "convert_f64_f32";
+
+    /// Every entry of the module.
+    pub const ENTRIES: &[&str] = &[
+        COPY_STRIDED_F32,
+        FILL_F32,
+        COPY_STRIDED_F64,
+        FILL_F64,
+        CONVERT_F32_F64,
+        CONVERT_F64_F32,
+    ];
 }
