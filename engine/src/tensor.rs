@@ -100,14 +100,16 @@ impl Tensor {
         device.ensure_available()?;
         let shape = shape.into();
         let n = shape.numel();
+        if device.is_cuda() {
+            let dev = crate::backend::cuda::CudaDevice::get(device)?;
+            let s = crate::backend::cuda::copy::fill(&dev, n, dtype, value)?;
+            return Ok(Tensor::from_storage(Storage::Cuda(s), shape));
+        }
         let storage = match dtype {
             DType::F32 => CpuStorage::F32(vec![value as f32; n]),
             DType::F64 => CpuStorage::F64(vec![value; n]),
         };
-        Ok(Tensor::from_storage(
-            crate::ops::transfer::storage_on(device, storage)?,
-            shape,
-        ))
+        Ok(Tensor::from_storage(Storage::Cpu(storage), shape))
     }
 
     pub fn zeros(shape: impl Into<Shape>, dtype: DType, device: Device) -> Result<Tensor> {
@@ -343,12 +345,20 @@ impl Tensor {
         if dtype == self.dtype() {
             return Ok(self.clone());
         }
+        if self.device().is_cuda() {
+            let x = self.contiguous()?;
+            let r = x.dense_range();
+            let storage = match &*x.read_storage() {
+                Storage::Cuda(s) => crate::backend::cuda::copy::convert(s, r.start, r.len(), dtype)?,
+                Storage::Cpu(_) => return Err(Error::device("to_dtype", "storage/device mismatch")),
+            };
+            return Ok(Tensor::from_storage(Storage::Cuda(storage), self.shape()));
+        }
         let storage = match dtype {
             DType::F32 => CpuStorage::F32(self.to_vec()?),
             DType::F64 => CpuStorage::F64(self.to_vec()?),
         };
-        let storage = crate::ops::transfer::storage_on(self.device(), storage)?;
-        Ok(Tensor::from_storage(storage, self.shape()))
+        Ok(Tensor::from_storage(Storage::Cpu(storage), self.shape()))
     }
 
     /// Overwrites this tensor's elements with `src`'s (same shape), outside autograd.

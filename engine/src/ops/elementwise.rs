@@ -3,7 +3,8 @@
 //! Binary ops broadcast like NumPy; their gradients are reduced back to each input's shape.
 
 use crate::autograd::{record, BackwardOp};
-use crate::backend::cpu;
+use crate::backend::cuda::elementwise::BinaryCode;
+use crate::backend::{cpu, cuda};
 use crate::device::Storage;
 use crate::dtype::Float;
 use crate::error::Result;
@@ -136,7 +137,12 @@ impl Tensor {
             Storage::Cpu(s) => Storage::Cpu(cpu_map!(s, |v: F| hoist_op!(op, o => {
                 cpu::elementwise::unary(&v[range.clone()], move |a: F| o().f(a))
             }))),
-            _ => return Err(crate::backend::cuda::not_wired("unary")),
+            Storage::Cuda(s) => Storage::Cuda(cuda::elementwise::unary(
+                s,
+                range.start,
+                range.len(),
+                op,
+            )?),
         };
         let y = Tensor::from_storage(storage, x.shape());
         let saved_y = y.detach();
@@ -211,7 +217,14 @@ impl Tensor {
                     |x: F, y: F| op.f(x, y)
                 ))?)
             }
-            _ => return Err(crate::backend::cuda::not_wired("binary")),
+            (Storage::Cuda(a), Storage::Cuda(b)) => Storage::Cuda(cuda::elementwise::binary(
+                name,
+                op.code(),
+                (a, self.layout()),
+                (b, rhs.layout()),
+                &shape,
+            )?),
+            _ => return Err(crate::ops::mixed_devices(name, self, rhs)),
         };
         let out = Tensor::from_storage(storage, shape);
         Ok(record(out, &[self, rhs], || BinaryBackward { op }))
@@ -248,7 +261,17 @@ impl BackwardOp for UnaryBackward {
                 })?;
                 Storage::Cpu(xy)
             }
-            _ => return Err(crate::backend::cuda::not_wired("backward")),
+            (Storage::Cuda(xs), Storage::Cuda(ys), Storage::Cuda(gs)) => {
+                check_same(op.name(), x, &g)?;
+                Storage::Cuda(cuda::elementwise::unary_bwd(
+                    op,
+                    (xs, rx.start),
+                    (ys, ry.start),
+                    (gs, rg.start),
+                    rx.len(),
+                )?)
+            }
+            _ => return Err(crate::ops::mixed_devices(op.name(), x, &g)),
         };
         Ok(vec![Some(Tensor::from_storage(storage, x.shape()))])
     }
@@ -271,6 +294,14 @@ impl BinaryOp {
             BinaryOp::Sub => a - b,
             BinaryOp::Mul => a * b,
             BinaryOp::Div => a / b,
+        }
+    }
+    fn code(self) -> BinaryCode {
+        match self {
+            BinaryOp::Add => BinaryCode::Add,
+            BinaryOp::Sub => BinaryCode::Sub,
+            BinaryOp::Mul => BinaryCode::Mul,
+            BinaryOp::Div => BinaryCode::Div,
         }
     }
     fn name(self) -> &'static str {

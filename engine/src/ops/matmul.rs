@@ -50,7 +50,10 @@ impl Tensor {
                     cpu::gemm::batched::<F>(&mat_ref(a, &la), &mat_ref(b, &lb), m, k, n)
                 })?)
             }
-            _ => return Err(crate::backend::cuda::not_wired("matmul")),
+            (Storage::Cuda(a), Storage::Cuda(b)) => Storage::Cuda(
+                crate::backend::cuda::matmul::batched((a, &la), (b, &lb), m, k, n)?,
+            ),
+            _ => return Err(crate::ops::mixed_devices("matmul", self, rhs)),
         };
         let out = Tensor::from_storage(storage, with_batch([m, n]));
         Ok(record(out, &[self, rhs], || MatmulBackward))

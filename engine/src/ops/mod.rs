@@ -35,6 +35,12 @@ pub(crate) fn check_same(op: &'static str, a: &Tensor, b: &Tensor) -> Result<()>
     Ok(())
 }
 
+/// The error for operands on different devices (after `check_same` it means a backward
+/// produced a gradient on another device than its input).
+pub(crate) fn mixed_devices(op: &'static str, a: &Tensor, b: &Tensor) -> Error {
+    Error::device(op, format!("operands on {} and {}", a.device(), b.device()))
+}
+
 /// Checks that `t` has the given rank.
 pub(crate) fn check_rank(op: &'static str, t: &Tensor, rank: usize, what: &str) -> Result<()> {
     if t.rank() != rank {

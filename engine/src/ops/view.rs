@@ -2,7 +2,7 @@
 //! `index_select` copy.
 
 use crate::autograd::{record, BackwardOp};
-use crate::backend::cpu;
+use crate::backend::{cpu, cuda};
 use crate::cpu_map;
 use crate::device::Storage;
 use crate::dtype::Float;
@@ -21,7 +21,7 @@ impl Tensor {
                 v,
                 self.layout()
             ))),
-            _ => return Err(crate::backend::cuda::not_wired("contiguous")),
+            Storage::Cuda(s) => Storage::Cuda(cuda::copy::contiguous(s, self.layout())?),
         };
         let out = Tensor::from_storage(storage, self.shape());
         Ok(record(out, &[self], || Identity))

@@ -4,7 +4,10 @@
 //! code (and the PTX) that `--device cuda` runs.
 
 pub mod alloc;
+pub mod copy;
 pub mod driver;
+pub mod elementwise;
+pub mod matmul;
 pub mod runtime;
 pub mod sim;
 mod storage;
@@ -14,7 +17,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 pub use alloc::{DeviceBlock, Pool};
-pub use runtime::{Arg, DevPtr, FuncId, Gpu, GpuCounters, LaunchShape, Pod};
+pub use runtime::{Arg, DevPtr, FuncId, Gpu, GpuCounters, LaunchShape};
 pub use storage::CudaStorage;
 
 use crate::device::Device;

@@ -78,7 +78,7 @@ pub enum Arg {
     F32(f32),
     F64(f64),
     Ptr(DevPtr),
-    /// A by-value struct (`#[repr(C)]` mirror of the kernel's struct), as raw bytes.
+    /// A by-value struct (the `to_bytes()` of a `#[repr(C)]` mirror in `kernels::ptx`).
     Bytes(Vec<u8>),
 }
 
@@ -93,23 +93,7 @@ impl Arg {
             Arg::Bytes(b) => b.clone(),
         }
     }
-
-    /// A by-value `#[repr(C)]` struct argument.
-    pub fn pod<T: Pod>(v: &T) -> Arg {
-        // SAFETY: `Pod` types are `#[repr(C)]` structs of 4/8-byte integers and floats with
-        // no padding, so every byte is initialised.
-        let bytes = unsafe {
-            std::slice::from_raw_parts(v as *const T as *const u8, std::mem::size_of::<T>())
-        };
-        Arg::Bytes(bytes.to_vec())
-    }
 }
-
-/// Marker for `#[repr(C)]` kernel structs made only of 4/8-byte fields, without padding.
-///
-/// # Safety
-/// Implementors must have no padding bytes and no pointers to host memory.
-pub unsafe trait Pod: Copy {}
 
 /// Packs `args` into the parameter block of a kernel whose parameters are `layout`.
 pub fn pack(kernel: &str, layout: &[(usize, usize)], args: &[Arg]) -> Result<Vec<u8>> {
