@@ -50,7 +50,7 @@ impl Module {
     /// The kernel entry points (`.entry` names) of the module.
     pub fn entries(self) -> &'static [&'static str] {
         match self {
-            Module::Gemm => &[gemm::SGEMM_F32],
+            Module::Gemm => &[gemm::SGEMM_F32, gemm::GEMM_F64],
             Module::Reduce => reduce::ENTRIES,
             Module::Philox => &[
                 philox::PHILOX_U32,
@@ -91,6 +91,11 @@ pub mod gemm {
     pub const SGEMM_BLOCK: (u32, u32, u32) = (16, 16, 1);
     /// Output tile of one `sgemm_f32` block: 64 x 64.
     pub const SGEMM_TILE: u32 = 64;
+    // --- kerna: f64 GEMM ---
+    /// `gemm_f64(...)`: [`SGEMM_F32`] in double precision (same template, same parameters with
+    /// `f64` alpha, beta and pointers; same block, tile and grid rules).
+    pub const GEMM_F64: &str = "gemm_f64";
+    // --- end kerna ---
 }
 
 /// Entry points of `reduce.ptx`.
