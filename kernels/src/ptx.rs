@@ -50,8 +50,8 @@ impl Module {
     /// The kernel entry points (`.entry` names) of the module.
     pub fn entries(self) -> &'static [&'static str] {
         match self {
-            Module::Gemm => &[gemm::SGEMM_F32],
-            Module::Reduce => &[reduce::SUM_F32, reduce::SUM_ROWS_F32],
+            Module::Gemm => &[gemm::SGEMM_F32, gemm::GEMM_F64],
+            Module::Reduce => reduce::ENTRIES,
             Module::Philox => &[
                 philox::PHILOX_U32,
                 philox::PHILOX_UNIFORM_F32,
@@ -91,6 +91,11 @@ pub mod gemm {
     pub const SGEMM_BLOCK: (u32, u32, u32) = (16, 16, 1);
     /// Output tile of one `sgemm_f32` block: 64 x 64.
     pub const SGEMM_TILE: u32 = 64;
+    // --- kerna: f64 GEMM ---
+    /// `gemm_f64(...)`: [`SGEMM_F32`] in double precision (same template, same parameters with
+    /// `f64` alpha, beta and pointers; same block, tile and grid rules).
+    pub const GEMM_F64: &str = "gemm_f64";
+    // --- end kerna ---
 }
 
 /// Entry points of `reduce.ptx`.
@@ -102,6 +107,45 @@ pub mod reduce {
     /// `sum_rows_f32(x: *f32, out: *f32, rows: u32, cols: u32)`: `out[r]` = sum of row r of a
     /// row-major matrix. 1-D block (at most 1024 threads), any 1-D grid.
     pub const SUM_ROWS_F32: &str = "sum_rows_f32";
+
+    // --- kerna: axis reductions ---
+    /// Threads per block the engine launches the axis reductions with (any multiple of 32 up to
+    /// 1024 works; the summation order, hence the bits, depends on it).
+    pub const AXIS_THREADS: u32 = 256;
+    /// `sum_axis_T(x: *T, out: *T, outer: u32, red: u32, inner: u32)`: x is a contiguous
+    /// `[outer, red, inner]` view; `out[o*inner + j] = sum_r x[(o*red + r)*inner + j]`.
+    /// inner == 1: one warp per row (red < 4096) or one block per row; inner > 1: one thread
+    /// per output, r in order (coalesced over j). Deterministic for a given block size; any
+    /// 1-D grid. red == 0 gives 0.
+    pub const SUM_AXIS_F32: &str = "sum_axis_f32";
+    /// f64 twin of [`SUM_AXIS_F32`].
+    pub const SUM_AXIS_F64: &str = "sum_axis_f64";
+    /// `max_axis_T(x: *T, out: *T, argmax: *u32, outer: u32, red: u32, inner: u32)`: max over
+    /// the middle axis and its index r: the first NaN if the line holds one (NaN propagates,
+    /// as the CPU's max_rows / argmax_rows), else the first maximum. red == 0: (-inf, 0).
+    /// Same launch as [`SUM_AXIS_F32`].
+    pub const MAX_AXIS_F32: &str = "max_axis_f32";
+    /// f64 twin of [`MAX_AXIS_F32`].
+    pub const MAX_AXIS_F64: &str = "max_axis_f64";
+    /// `max_axis_bwd_T(dy: *T, argmax: *u32, dx: *T, outer: u32, red: u32, inner: u32)`:
+    /// `dx[(o*red + r)*inner + j] = r == argmax[o*inner + j] ? dy[o*inner + j] : 0` (every dx
+    /// element written; a gather, no atomics). 1-D grid-stride over dx.
+    pub const MAX_AXIS_BWD_F32: &str = "max_axis_bwd_f32";
+    /// f64 twin of [`MAX_AXIS_BWD_F32`].
+    pub const MAX_AXIS_BWD_F64: &str = "max_axis_bwd_f64";
+
+    /// Every entry of the module.
+    pub const ENTRIES: &[&str] = &[
+        SUM_F32,
+        SUM_ROWS_F32,
+        SUM_AXIS_F32,
+        MAX_AXIS_F32,
+        MAX_AXIS_BWD_F32,
+        SUM_AXIS_F64,
+        MAX_AXIS_F64,
+        MAX_AXIS_BWD_F64,
+    ];
+    // --- end kerna ---
 }
 
 /// Entry points of `philox.ptx`. The stream: key = (lo(seed), hi(seed)), counter block g =

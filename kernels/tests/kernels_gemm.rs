@@ -39,7 +39,7 @@ impl Case {
 }
 
 /// C[b] = alpha op(A[b]) op(B[b]) + beta C[b] in f64, with the same storage conventions.
-fn reference(c: &Case, a: &[f32], b: &[f32], c0: &[f32]) -> Vec<f64> {
+fn reference<T: Elem>(c: &Case, a: &[T], b: &[T], c0: &[T]) -> Vec<f64> {
     let (m, n, k) = (c.m, c.n, c.k);
     let lda = if c.trans_a { m } else { k };
     let ldb = if c.trans_b { k } else { n };
@@ -60,11 +60,11 @@ fn reference(c: &Case, a: &[f32], b: &[f32], c0: &[f32]) -> Vec<f64> {
                     } else {
                         bb[p * ldb + j]
                     };
-                    s += av as f64 * bv as f64;
+                    s += av.to_f64() * bv.to_f64();
                 }
                 let mut v = c.alpha as f64 * s;
                 if c.beta != 0.0 {
-                    v += c.beta as f64 * c0[cb + i * n + j] as f64;
+                    v += c.beta as f64 * c0[cb + i * n + j].to_f64();
                 }
                 out[cb + i * n + j] = v;
             }
@@ -74,7 +74,7 @@ fn reference(c: &Case, a: &[f32], b: &[f32], c0: &[f32]) -> Vec<f64> {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn launch_gemm(
+fn launch_gemm<T: Elem>(
     ctx: &Context,
     f: &Function,
     c: &Case,
@@ -95,7 +95,7 @@ fn launch_gemm(
         KernelArg::I32(m),
         KernelArg::I32(n),
         KernelArg::I32(k),
-        KernelArg::F32(c.alpha),
+        T::from_f64(c.alpha as f64).arg(),
         KernelArg::Ptr(a),
         KernelArg::I32(lda),
         KernelArg::I64((c.m * c.k) as i64),
@@ -104,7 +104,7 @@ fn launch_gemm(
         KernelArg::I32(ldb),
         KernelArg::I64((c.k * c.n) as i64),
         KernelArg::I32(c.trans_b as i32),
-        KernelArg::F32(c.beta),
+        T::from_f64(c.beta as f64).arg(),
         KernelArg::Ptr(cc),
         KernelArg::I32(n),
         KernelArg::I64((c.m * c.n) as i64),
@@ -114,22 +114,33 @@ fn launch_gemm(
 }
 
 fn run_case(ctx: &Context, f: &Function, rng: &mut Rng, c: Case) -> LaunchStats {
-    let a = rng.vec_f32(c.batch * c.m * c.k, -1.0, 1.0);
-    let b = rng.vec_f32(c.batch * c.k * c.n, -1.0, 1.0);
-    let c0 = rng.vec_f32(c.batch * c.m * c.n, -1.0, 1.0);
-    let (da, db) = (upload_f32(ctx, &a), upload_f32(ctx, &b));
+    run_case_t::<f32>(ctx, f, rng, c)
+}
+
+fn run_case_t<T: Elem>(ctx: &Context, f: &Function, rng: &mut Rng, c: Case) -> LaunchStats {
+    let a: Vec<T> = vec_t(rng, c.batch * c.m * c.k, -1.0, 1.0);
+    let b: Vec<T> = vec_t(rng, c.batch * c.k * c.n, -1.0, 1.0);
+    let c0: Vec<T> = vec_t(rng, c.batch * c.m * c.n, -1.0, 1.0);
+    let (da, db) = (upload_t(ctx, &a), upload_t(ctx, &b));
     // beta == 0: C is poisoned with NaN and must not be read; otherwise it holds c0.
     let dc = if c.beta == 0.0 {
-        poisoned(ctx, c0.len())
+        poisoned_t::<T>(ctx, c0.len())
     } else {
-        upload_f32(ctx, &c0)
+        upload_t(ctx, &c0)
     };
-    let stats = launch_gemm(ctx, f, &c, da, db, dc);
-    let got = download_f32(ctx, dc, c0.len());
+    let stats = launch_gemm::<T>(ctx, f, &c, da, db, dc);
+    let got = download_t::<T>(ctx, dc, c0.len());
     let want = reference(&c, &a, &b, &c0);
-    // f32 accumulation of k products of magnitude <= 1.
-    let atol = 1e-5 * (c.k as f64 + 1.0) * c.alpha.abs().max(1.0) as f64;
-    assert_close(&format!("{c:?}"), &got, &want, atol, 1e-5);
+    // Accumulation in T of k products of magnitude <= 1.
+    let atol = T::TOL * (c.k as f64 + 1.0) * c.alpha.abs().max(1.0) as f64;
+    for (i, (&g, &w)) in got.iter().zip(&want).enumerate() {
+        let err = (g.to_f64() - w).abs();
+        assert!(
+            err <= atol + T::TOL * w.abs(),
+            "{c:?} [{}]: element {i}: got {g:?}, want {w} (error {err:e})",
+            T::SUFFIX
+        );
+    }
     for p in [da, db, dc] {
         ctx.free(p).unwrap();
     }
@@ -245,4 +256,33 @@ fn sgemm_launch_stats() {
     // Each warp request of the tile loads and the stores touches 64 contiguous bytes in 2 rows:
     // 4 sectors. Anything above that means the access pattern regressed.
     assert!(s.global_sectors <= 4 * requests, "poor coalescing: {s}");
+}
+
+#[test]
+fn gemm_f64_shapes_transposes_batches() {
+    let ctx = context();
+    let f = function(&ctx, ptx(Module::Gemm), gemm::GEMM_F64);
+    let mut rng = Rng::fresh("gemm_f64_shapes_transposes_batches");
+    for &(m, n, k) in &[(1, 1, 1), (17, 33, 9), (65, 63, 17)] {
+        for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+            let c = Case {
+                trans_a: ta,
+                trans_b: tb,
+                ..Case::new(m, n, k)
+            };
+            run_case_t::<f64>(&ctx, &f, &mut rng, c);
+        }
+    }
+    let c = Case {
+        alpha: -0.5,
+        beta: 0.75,
+        batch: 2,
+        grid: Some((1, 1, 1)),
+        ..Case::new(70, 66, 21)
+    };
+    let s = run_case_t::<f64>(&ctx, &f, &mut rng, c);
+    // Tile loads and stores: a warp touches two rows of 16 doubles (128 B each): 8 sectors.
+    let requests = s.global_load_requests + s.global_store_requests;
+    println!("gemm_f64 70x66x21 batch 2:\n{s}");
+    assert!(s.global_sectors <= 8 * requests, "gemm_f64 coalescing: {s}");
 }
