@@ -349,8 +349,12 @@ impl Tensor {
             let x = self.contiguous()?;
             let r = x.dense_range();
             let storage = match &*x.read_storage() {
-                Storage::Cuda(s) => crate::backend::cuda::copy::convert(s, r.start, r.len(), dtype)?,
-                Storage::Cpu(_) => return Err(Error::device("to_dtype", "storage/device mismatch")),
+                Storage::Cuda(s) => {
+                    crate::backend::cuda::copy::convert(s, r.start, r.len(), dtype)?
+                }
+                Storage::Cpu(_) => {
+                    return Err(Error::device("to_dtype", "storage/device mismatch"))
+                }
             };
             return Ok(Tensor::from_storage(Storage::Cuda(storage), self.shape()));
         }

@@ -99,3 +99,18 @@ fn pool_reuses_freed_blocks() {
         "freed blocks are reused"
     );
 }
+
+/// The agreement harness itself can fail: an op that computes something else on the GPU.
+#[test]
+#[should_panic(expected = "relative error")]
+fn agreement_harness_catches_a_wrong_kernel() {
+    let mut rng = Rng::new(2);
+    let x = tests::agree::inputs(&[&[4, 5]], &mut rng);
+    tests::agree::assert_agrees("wrong on purpose", &x, 1e-5, |t| {
+        if t[0].device().is_cuda() {
+            t[0].exp()
+        } else {
+            t[0].tanh()
+        }
+    });
+}

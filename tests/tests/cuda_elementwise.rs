@@ -26,7 +26,14 @@ fn unary_table_agrees() {
         let x = inputs(&[&[5, 13]], &mut rng);
         let x: Vec<Tensor> = x
             .iter()
-            .map(|t| t.abs().unwrap().add_scalar(0.5).unwrap().detach().requires_grad_(true))
+            .map(|t| {
+                t.abs()
+                    .unwrap()
+                    .add_scalar(0.5)
+                    .unwrap()
+                    .detach()
+                    .requires_grad_(true)
+            })
             .collect();
         assert_agrees(op.name(), &x, F32_TOL, |t| t[0].unary(op));
     }
@@ -57,7 +64,12 @@ fn broadcasting_binary_ops_agree() {
         assert_agrees("mul", &t, F32_TOL, |t| t[0].mul(&t[1]));
         let pos: Vec<Tensor> = vec![
             t[0].clone(),
-            t[1].abs().unwrap().add_scalar(0.5).unwrap().detach().requires_grad_(true),
+            t[1].abs()
+                .unwrap()
+                .add_scalar(0.5)
+                .unwrap()
+                .detach()
+                .requires_grad_(true),
         ];
         assert_agrees("div", &pos, F32_TOL, |t| t[0].div(&t[1]));
     }
@@ -85,8 +97,17 @@ fn contiguous_and_dtype_conversion_agree() {
         let wide = d.to_dtype(DType::F64).unwrap();
         assert_eq!((wide.dtype(), wide.device()), (DType::F64, dev));
         assert_eq!(wide.to_vec_f64().unwrap(), x.to_vec_f64().unwrap());
-        let narrow = wide.mul_scalar(1.0 / 3.0).unwrap().to_dtype(DType::F32).unwrap();
-        let cpu: Vec<f64> = x.to_vec_f64().unwrap().iter().map(|v| (v / 3.0) as f32 as f64).collect();
+        let narrow = wide
+            .mul_scalar(1.0 / 3.0)
+            .unwrap()
+            .to_dtype(DType::F32)
+            .unwrap();
+        let cpu: Vec<f64> = x
+            .to_vec_f64()
+            .unwrap()
+            .iter()
+            .map(|v| (v / 3.0) as f32 as f64)
+            .collect();
         assert!(rel_error(&narrow.to_vec_f64().unwrap(), &cpu) < 1e-7);
         let full = Tensor::full([2, 3], -4.25, DType::F64, dev).unwrap();
         assert_eq!(full.to_vec_f64().unwrap(), vec![-4.25; 6]);
@@ -99,5 +120,7 @@ fn f64_kernels_agree_tightly() {
     let a = Tensor::rand([6, 7], -1.0, 1.0, DType::F64, Device::Cpu, &mut rng).unwrap();
     let b = Tensor::rand([7], -1.0, 1.0, DType::F64, Device::Cpu, &mut rng).unwrap();
     let t = [a.requires_grad_(true), b.requires_grad_(true)];
-    assert_agrees("f64 sigmoid(a) * b", &t, 1e-12, |t| t[0].sigmoid()?.mul(&t[1]));
+    assert_agrees("f64 sigmoid(a) * b", &t, 1e-12, |t| {
+        t[0].sigmoid()?.mul(&t[1])
+    });
 }

@@ -137,12 +137,9 @@ impl Tensor {
             Storage::Cpu(s) => Storage::Cpu(cpu_map!(s, |v: F| hoist_op!(op, o => {
                 cpu::elementwise::unary(&v[range.clone()], move |a: F| o().f(a))
             }))),
-            Storage::Cuda(s) => Storage::Cuda(cuda::elementwise::unary(
-                s,
-                range.start,
-                range.len(),
-                op,
-            )?),
+            Storage::Cuda(s) => {
+                Storage::Cuda(cuda::elementwise::unary(s, range.start, range.len(), op)?)
+            }
         };
         let y = Tensor::from_storage(storage, x.shape());
         let saved_y = y.detach();

@@ -2,7 +2,7 @@
 //! has no gradient). The reduced dims are permuted last so each kernel reduces rows.
 
 use crate::autograd::{record, BackwardOp};
-use crate::backend::cpu;
+use crate::backend::{cpu, cuda};
 use crate::cpu_map;
 use crate::device::Storage;
 use crate::dtype::Float;
@@ -135,7 +135,30 @@ impl Tensor {
                     Reduce::ArgMax => cpu::reduce::argmax_rows(v, row_len),
                 }
             })),
-            _ => return Err(crate::backend::cuda::not_wired("reduce")),
+            Storage::Cuda(s) => {
+                let rows: usize = kept.iter().map(|&d| self.dims()[d]).product();
+                let lines = (rows, row_len, 1);
+                match kind {
+                    Reduce::Sum => Storage::Cuda(cuda::reduce::sum_axis(s, range.start, lines)?),
+                    Reduce::Max => Storage::Cuda(cuda::reduce::max_axis(s, range.start, lines)?.0),
+                    Reduce::ArgMax => {
+                        // The indices come back as exact floats of this dtype, like the CPU's.
+                        let (_, idx) = cuda::reduce::max_axis(s, range.start, lines)?;
+                        let idx = cuda::reduce::read_indices(s, &idx, rows)?;
+                        let values: Vec<f64> = idx.into_iter().map(f64::from).collect();
+                        let host = crate::device::CpuStorage::F64(values);
+                        let t = Tensor::from_storage(Storage::Cpu(host), [rows]);
+                        let t = t.to_dtype(self.dtype())?.to_device(self.device())?;
+                        let storage = t.read_storage();
+                        match &*storage {
+                            Storage::Cuda(c) => Storage::Cuda(c.try_clone()?),
+                            Storage::Cpu(_) => {
+                                return Err(Error::device("argmax", "lost its device"))
+                            }
+                        }
+                    }
+                }
+            }
         };
         let out_dims: Vec<usize> = if keepdim {
             (0..self.rank())
@@ -183,6 +206,9 @@ impl BackwardOp for MaxBackward {
     }
     fn backward(&self, inputs: &[Tensor], g: &Tensor) -> Result<Vec<Option<Tensor>>> {
         let x = &inputs[0];
+        if x.device().is_cuda() {
+            return Ok(vec![Some(max_backward_cuda(x, g, &self.dims)?)]);
+        }
         let keep = keepdim_shape(x.shape(), &self.dims);
         let m = self
             .out
@@ -203,10 +229,37 @@ impl BackwardOp for MaxBackward {
                         .collect()
                 })?)
             }
-            _ => return Err(crate::backend::cuda::not_wired("backward")),
+            _ => return Err(crate::ops::mixed_devices("max backward", &xc, &m)),
         };
         let mask = Tensor::from_storage(mask, x.shape());
         let count = mask.sum(&self.dims, true)?;
         Ok(vec![Some(mask.mul(&g.div(&count)?)?)])
     }
+}
+
+/// Max backward on the GPU: the gradient goes to the first maximum of each reduced line (the
+/// element `argmax` picks, as PyTorch's `max(dim)` routes it); the CPU splits it among ties,
+/// which differs only when a line holds equal maxima.
+fn max_backward_cuda(x: &Tensor, g: &Tensor, dims: &[usize]) -> Result<Tensor> {
+    let kept: Vec<usize> = (0..x.rank()).filter(|d| !dims.contains(d)).collect();
+    let order: Vec<usize> = kept.iter().chain(dims).copied().collect();
+    let row_len: usize = dims.iter().map(|&d| x.dims()[d]).product();
+    let rows = x.numel().checked_div(row_len).unwrap_or(0);
+    let _untracked = crate::autograd::no_grad();
+    let xp = x.permute(&order)?.contiguous()?;
+    let g = g.contiguous()?;
+    let (rx, rg) = (xp.dense_range(), g.dense_range());
+    let dx = match (&*xp.read_storage(), &*g.read_storage()) {
+        (Storage::Cuda(xs), Storage::Cuda(gs)) => {
+            let (_, argmax) = cuda::reduce::max_axis(xs, rx.start, (rows, row_len, 1))?;
+            cuda::reduce::max_axis_bwd(gs, rg.start, &argmax, (rows, row_len, 1))?
+        }
+        _ => return Err(crate::ops::mixed_devices("max backward", x, &g)),
+    };
+    let permuted = Tensor::from_storage(Storage::Cuda(dx), xp.shape());
+    let mut inverse = vec![0; order.len()];
+    for (i, &d) in order.iter().enumerate() {
+        inverse[d] = i;
+    }
+    permuted.permute(&inverse)?.contiguous()
 }

@@ -47,7 +47,8 @@ fn operand(s: &CudaStorage, l: &Layout) -> Result<Operand> {
         Some(bs) if rs == 1 || rows == 1 => Some((cs.max(rows), bs, 1)),
         _ => None,
     };
-    let as_i32 = |v: usize| i32::try_from(v).map_err(|_| Error::shape("matmul", "stride exceeds i32"));
+    let as_i32 =
+        |v: usize| i32::try_from(v).map_err(|_| Error::shape("matmul", "stride exceeds i32"));
     match direct {
         Some((ld, bs, trans)) => Ok(Operand {
             ptr: s.ptr_at(l.offset),

@@ -8,6 +8,7 @@ pub mod copy;
 pub mod driver;
 pub mod elementwise;
 pub mod matmul;
+pub mod reduce;
 pub mod runtime;
 pub mod sim;
 mod storage;
