@@ -2,7 +2,6 @@
 //! defaults and buffers, including `num_batches_tracked`.
 
 use super::{init, py_float, Module};
-use crate::dtype::DType;
 use crate::error::Result;
 use crate::tensor::Tensor;
 
@@ -94,7 +93,7 @@ impl Module for BatchNorm2d {
         self.training = training;
     }
 
-    fn to_dtype(&mut self, dtype: DType) -> Result<()> {
+    fn map_tensors(&mut self, f: &mut dyn FnMut(&Tensor) -> Result<Tensor>) -> Result<()> {
         for t in [
             &mut self.weight,
             &mut self.bias,
@@ -102,7 +101,7 @@ impl Module for BatchNorm2d {
             &mut self.running_var,
             &mut self.num_batches_tracked,
         ] {
-            *t = init::convert(t, dtype)?;
+            *t = init::remake(t, f)?;
         }
         Ok(())
     }

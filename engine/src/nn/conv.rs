@@ -1,7 +1,6 @@
 //! `Conv2d` with PyTorch's builder-style options and default initialisation.
 
 use super::{init, pair_str, IntoPair, Module};
-use crate::dtype::DType;
 use crate::error::Result;
 use crate::ops::Conv2dParams;
 use crate::rng::Rng;
@@ -100,8 +99,8 @@ impl Module for Conv2d {
         init::weight_and_bias(&self.weight, self.bias.as_ref())
     }
 
-    fn to_dtype(&mut self, dtype: DType) -> Result<()> {
-        init::convert_weight_and_bias(&mut self.weight, &mut self.bias, dtype)
+    fn map_tensors(&mut self, f: &mut dyn FnMut(&Tensor) -> Result<Tensor>) -> Result<()> {
+        init::remake_weight_and_bias(&mut self.weight, &mut self.bias, f)
     }
 
     /// PyTorch's repr: padding, dilation, groups and bias only when not the default.

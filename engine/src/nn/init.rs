@@ -4,7 +4,6 @@
 //! to `U(-1/sqrt(fan_in), 1/sqrt(fan_in))`, and the same bound for the bias.
 
 use crate::device::{CpuStorage, Storage};
-use crate::dtype::DType;
 use crate::error::Result;
 use crate::rng::Rng;
 use crate::shape::Shape;
@@ -53,12 +52,13 @@ fn parameter(values: Vec<f32>, shape: &[usize]) -> Tensor {
     .requires_grad_(true)
 }
 
-/// `t` converted to `dtype` as a fresh tensor with the same `requires_grad`.
-pub(crate) fn convert(t: &Tensor, dtype: DType) -> Result<Tensor> {
-    if t.dtype() == dtype {
+/// `f(t)` as a fresh leaf tensor with `t`'s `requires_grad` (`t` itself when `f` leaves it
+/// unchanged): how modules convert or move their parameters and buffers.
+pub(crate) fn remake(t: &Tensor, f: &mut dyn FnMut(&Tensor) -> Result<Tensor>) -> Result<Tensor> {
+    let out = f(&t.detach())?;
+    if out.same_storage(t) && out.dtype() == t.dtype() {
         return Ok(t.clone());
     }
-    let out = t.detach().to_dtype(dtype)?;
     Ok(out.requires_grad_(t.requires_grad()))
 }
 
@@ -73,14 +73,14 @@ pub(crate) fn weight_and_bias(weight: &Tensor, bias: Option<&Tensor>) -> Vec<(St
 }
 
 /// Converts a weight, then its bias if any, to `dtype` (see [`convert`]).
-pub(crate) fn convert_weight_and_bias(
+pub(crate) fn remake_weight_and_bias(
     weight: &mut Tensor,
     bias: &mut Option<Tensor>,
-    dtype: DType,
+    f: &mut dyn FnMut(&Tensor) -> Result<Tensor>,
 ) -> Result<()> {
-    *weight = convert(weight, dtype)?;
+    *weight = remake(weight, f)?;
     if let Some(b) = bias {
-        *b = convert(b, dtype)?;
+        *b = remake(b, f)?;
     }
     Ok(())
 }

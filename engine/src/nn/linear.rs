@@ -1,7 +1,6 @@
 //! `Linear`: `y = x W^T + b` with PyTorch's default initialisation.
 
 use super::{init, Module};
-use crate::dtype::DType;
 use crate::error::Result;
 use crate::rng::Rng;
 use crate::tensor::Tensor;
@@ -54,8 +53,8 @@ impl Module for Linear {
         init::weight_and_bias(&self.weight, self.bias.as_ref())
     }
 
-    fn to_dtype(&mut self, dtype: DType) -> Result<()> {
-        init::convert_weight_and_bias(&mut self.weight, &mut self.bias, dtype)
+    fn map_tensors(&mut self, f: &mut dyn FnMut(&Tensor) -> Result<Tensor>) -> Result<()> {
+        init::remake_weight_and_bias(&mut self.weight, &mut self.bias, f)
     }
 
     fn describe(&self) -> String {

@@ -21,6 +21,7 @@ pub use linear::Linear;
 pub use pool::{AdaptiveAvgPool2d, AvgPool2d, MaxPool2d};
 pub use sequential::{LayerSummary, Sequential};
 
+use crate::device::Device;
 use crate::dtype::DType;
 use crate::error::Result;
 use crate::tensor::Tensor;
@@ -53,10 +54,21 @@ pub trait Module: Send + Sync {
         let _ = state;
     }
 
-    /// Converts parameters and buffers to `dtype` (new leaf tensors; rebuild optimizers after).
-    fn to_dtype(&mut self, dtype: DType) -> Result<()> {
-        let _ = dtype;
+    /// Replaces every parameter and buffer `t` by `f(t)` (as new leaf tensors keeping their
+    /// `requires_grad`). Layers with tensors implement this once; conversions build on it.
+    fn map_tensors(&mut self, f: &mut dyn FnMut(&Tensor) -> Result<Tensor>) -> Result<()> {
+        let _ = f;
         Ok(())
+    }
+
+    /// Converts parameters and buffers to `dtype` (rebuild optimizers after).
+    fn to_dtype(&mut self, dtype: DType) -> Result<()> {
+        self.map_tensors(&mut |t| t.to_dtype(dtype))
+    }
+
+    /// Moves parameters and buffers to `device` (rebuild optimizers after), like `.to(device)`.
+    fn to_device(&mut self, device: Device) -> Result<()> {
+        self.map_tensors(&mut |t| t.to_device(device))
     }
 
     /// One line in PyTorch's repr style, e.g. `Linear(in_features=3, out_features=2, bias=True)`.

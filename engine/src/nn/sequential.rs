@@ -190,9 +190,9 @@ impl Module for Sequential {
         }
     }
 
-    fn to_dtype(&mut self, dtype: DType) -> Result<()> {
+    fn map_tensors(&mut self, f: &mut dyn FnMut(&Tensor) -> Result<Tensor>) -> Result<()> {
         for layer in &mut self.layers {
-            layer.to_dtype(dtype)?;
+            layer.map_tensors(f)?;
         }
         Ok(())
     }
