@@ -19,18 +19,21 @@ pub enum Module {
     Elementwise,
     /// `cuda/copy.cu`: strided gather into contiguous, dtype conversion, fill.
     Copy,
+    /// `cuda/softmax.cu`: row softmax / log-softmax and fused cross-entropy, fwd and bwd.
+    Softmax,
     // --- end kerna modules ---
 }
 
 impl Module {
     /// Every shipped module.
-    pub const ALL: [Module; 5] = [
+    pub const ALL: [Module; 6] = [
         Module::Gemm,
         Module::Reduce,
         Module::Philox,
         // --- kerna modules ---
         Module::Elementwise,
         Module::Copy,
+        Module::Softmax,
         // --- end kerna modules ---
     ];
 
@@ -43,6 +46,7 @@ impl Module {
             // --- kerna modules ---
             Module::Elementwise => "elementwise",
             Module::Copy => "copy",
+            Module::Softmax => "softmax",
             // --- end kerna modules ---
         }
     }
@@ -61,6 +65,7 @@ impl Module {
             // --- kerna modules ---
             Module::Elementwise => elementwise::ENTRIES,
             Module::Copy => copy::ENTRIES,
+            Module::Softmax => softmax::ENTRIES,
             // --- end kerna modules ---
         }
     }
@@ -75,6 +80,7 @@ pub fn ptx(m: Module) -> &'static str {
         // --- kerna modules ---
         Module::Elementwise => include_str!("../ptx/elementwise.ptx"),
         Module::Copy => include_str!("../ptx/copy.ptx"),
+        Module::Softmax => include_str!("../ptx/softmax.ptx"),
         // --- end kerna modules ---
     }
 }
@@ -320,5 +326,66 @@ pub mod copy {
         FILL_F64,
         CONVERT_F32_F64,
         CONVERT_F64_F32,
+    ];
+}
+
+/// Entry points of `softmax.ptx`, over a contiguous row-major `[rows, cols]` matrix, the
+/// softmax along each row (the CPU's formulas: max-subtracted; log-softmax `(x - m) - ln s`).
+/// Every entry: one warp per row, 1-D block of [`softmax::THREADS`] threads (any multiple of
+/// 32), any 1-D grid (rows grid-strided by warps); results independent of the grid.
+pub mod softmax {
+    /// Threads per block the engine launches with.
+    pub const THREADS: u32 = 256;
+    /// Rows one block of [`THREADS`] threads handles at a time (one per warp).
+    pub const ROWS_PER_BLOCK: u32 = THREADS / 32;
+
+    /// `log_softmax_fwd_T(x: *T, y: *T, rows: u32, cols: u32)`: `y = (x - m) - ln sum exp(x - m)`.
+    pub const LOG_SOFTMAX_FWD_F32: &str = "log_softmax_fwd_f32";
+    /// f64 twin of [`LOG_SOFTMAX_FWD_F32`].
+    pub const LOG_SOFTMAX_FWD_F64: &str = "log_softmax_fwd_f64";
+    /// `log_softmax_bwd_T(y: *T, dy: *T, dx: *T, rows: u32, cols: u32)`, y the forward's
+    /// output: `dx = dy - exp(y) * sum_row(dy)`.
+    pub const LOG_SOFTMAX_BWD_F32: &str = "log_softmax_bwd_f32";
+    /// f64 twin of [`LOG_SOFTMAX_BWD_F32`].
+    pub const LOG_SOFTMAX_BWD_F64: &str = "log_softmax_bwd_f64";
+    /// `softmax_fwd_T(x: *T, y: *T, rows: u32, cols: u32)`: `y = exp(x - m) * (1 / s)`.
+    pub const SOFTMAX_FWD_F32: &str = "softmax_fwd_f32";
+    /// f64 twin of [`SOFTMAX_FWD_F32`].
+    pub const SOFTMAX_FWD_F64: &str = "softmax_fwd_f64";
+    /// `softmax_bwd_T(y: *T, dy: *T, dx: *T, rows: u32, cols: u32)`:
+    /// `dx = y * (dy - sum_row(dy * y))`.
+    pub const SOFTMAX_BWD_F32: &str = "softmax_bwd_f32";
+    /// f64 twin of [`SOFTMAX_BWD_F32`].
+    pub const SOFTMAX_BWD_F64: &str = "softmax_bwd_f64";
+    /// `cross_entropy_fwd_T(logits: *T, labels: *u32, loss_rows: *T, rows: u32, cols: u32,
+    /// label_smoothing: T)`: per-row loss `(1 - eps)(lse - x_t) + eps (lse - mean_j x_j)`
+    /// (PyTorch's label smoothing; lse = log-sum-exp). A label >= cols gives NaN (never read
+    /// out of bounds). The mean loss is `sum_axis` of loss_rows times 1/rows.
+    pub const CROSS_ENTROPY_FWD_F32: &str = "cross_entropy_fwd_f32";
+    /// f64 twin of [`CROSS_ENTROPY_FWD_F32`].
+    pub const CROSS_ENTROPY_FWD_F64: &str = "cross_entropy_fwd_f64";
+    /// `cross_entropy_bwd_T(logits: *T, labels: *u32, dlogits: *T, rows: u32, cols: u32,
+    /// label_smoothing: T, dloss: *T, inv_rows: T)`:
+    /// `dlogits = scale (softmax(x) - eps/cols - (1 - eps) onehot(t))` with `scale = dloss[0] * inv_rows` (dloss: the upstream
+    /// gradient of the mean loss, one element on the device; inv_rows = 1/rows for the mean,
+    /// 1 for a sum). A label >= cols adds no one-hot term.
+    pub const CROSS_ENTROPY_BWD_F32: &str = "cross_entropy_bwd_f32";
+    /// f64 twin of [`CROSS_ENTROPY_BWD_F32`].
+    pub const CROSS_ENTROPY_BWD_F64: &str = "cross_entropy_bwd_f64";
+
+    /// Every entry of the module.
+    pub const ENTRIES: &[&str] = &[
+        LOG_SOFTMAX_FWD_F32,
+        SOFTMAX_FWD_F32,
+        LOG_SOFTMAX_BWD_F32,
+        SOFTMAX_BWD_F32,
+        CROSS_ENTROPY_FWD_F32,
+        CROSS_ENTROPY_BWD_F32,
+        LOG_SOFTMAX_FWD_F64,
+        SOFTMAX_FWD_F64,
+        LOG_SOFTMAX_BWD_F64,
+        SOFTMAX_BWD_F64,
+        CROSS_ENTROPY_FWD_F64,
+        CROSS_ENTROPY_BWD_F64,
     ];
 }
