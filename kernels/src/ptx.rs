@@ -21,12 +21,14 @@ pub enum Module {
     Copy,
     /// `cuda/softmax.cu`: row softmax / log-softmax and fused cross-entropy, fwd and bwd.
     Softmax,
+    /// `cuda/optim.cu`: fused Adam/AdamW and SGD steps over flat buffers.
+    Optim,
     // --- end kerna modules ---
 }
 
 impl Module {
     /// Every shipped module.
-    pub const ALL: [Module; 6] = [
+    pub const ALL: [Module; 7] = [
         Module::Gemm,
         Module::Reduce,
         Module::Philox,
@@ -34,6 +36,7 @@ impl Module {
         Module::Elementwise,
         Module::Copy,
         Module::Softmax,
+        Module::Optim,
         // --- end kerna modules ---
     ];
 
@@ -47,6 +50,7 @@ impl Module {
             Module::Elementwise => "elementwise",
             Module::Copy => "copy",
             Module::Softmax => "softmax",
+            Module::Optim => "optim",
             // --- end kerna modules ---
         }
     }
@@ -66,6 +70,7 @@ impl Module {
             Module::Elementwise => elementwise::ENTRIES,
             Module::Copy => copy::ENTRIES,
             Module::Softmax => softmax::ENTRIES,
+            Module::Optim => optim::ENTRIES,
             // --- end kerna modules ---
         }
     }
@@ -81,6 +86,7 @@ pub fn ptx(m: Module) -> &'static str {
         Module::Elementwise => include_str!("../ptx/elementwise.ptx"),
         Module::Copy => include_str!("../ptx/copy.ptx"),
         Module::Softmax => include_str!("../ptx/softmax.ptx"),
+        Module::Optim => include_str!("../ptx/optim.ptx"),
         // --- end kerna modules ---
     }
 }
@@ -388,4 +394,34 @@ pub mod softmax {
         CROSS_ENTROPY_FWD_F64,
         CROSS_ENTROPY_BWD_F64,
     ];
+}
+
+/// Entry points of `optim.ptx`: one fused, in-place launch over flat contiguous buffers of `n`
+/// elements, the CPU's formulas (engine/src/optim). 1-D block of [`optim::THREADS`] threads,
+/// any 1-D grid (grid-stride).
+pub mod optim {
+    /// Threads per block the engine launches with.
+    pub const THREADS: u32 = 256;
+
+    /// `adam_step_T(param: *T, grad: *T, m: *T, v: *T, n: u32, lr: T, beta1: T, beta2: T,
+    /// eps: T, weight_decay: T, bias_correction1: T, bias_correction2: T, decoupled: u32)`,
+    /// with `bias_correction{1,2} = 1 - beta{1,2}^t` for the step t (1-based) being taken:
+    /// `g = grad + l2 p; p *= shrink; m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g g;
+    /// p -= (lr / bc1) m / (sqrt(v) / sqrt(bc2) + eps)`, where Adam (decoupled = 0) has
+    /// `l2 = weight_decay, shrink = 1` and AdamW (decoupled = 1) `l2 = 0,
+    /// shrink = 1 - lr weight_decay`.
+    pub const ADAM_STEP_F32: &str = "adam_step_f32";
+    /// f64 twin of [`ADAM_STEP_F32`].
+    pub const ADAM_STEP_F64: &str = "adam_step_f64";
+    /// `sgd_step_T(param: *T, grad: *T, momentum_buf: *T, n: u32, lr: T, momentum: T,
+    /// dampening: T, weight_decay: T, nesterov: u32, first_step: u32)`: `d = grad + wd p`;
+    /// momentum 0: `p -= lr d` (momentum_buf untouched, may be null); else
+    /// `buf = first_step ? d : momentum buf + (1 - dampening) d` and
+    /// `p -= lr (nesterov ? d + momentum buf : buf)`.
+    pub const SGD_STEP_F32: &str = "sgd_step_f32";
+    /// f64 twin of [`SGD_STEP_F32`].
+    pub const SGD_STEP_F64: &str = "sgd_step_f64";
+
+    /// Every entry of the module.
+    pub const ENTRIES: &[&str] = &[ADAM_STEP_F32, SGD_STEP_F32, ADAM_STEP_F64, SGD_STEP_F64];
 }
