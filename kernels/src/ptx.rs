@@ -23,12 +23,14 @@ pub enum Module {
     Softmax,
     /// `cuda/optim.cu`: fused Adam/AdamW and SGD steps over flat buffers.
     Optim,
+    /// `cuda/data.cu`: batch gather + normalise from u8, label gather, metric accumulation.
+    Data,
     // --- end kerna modules ---
 }
 
 impl Module {
     /// Every shipped module.
-    pub const ALL: [Module; 7] = [
+    pub const ALL: [Module; 8] = [
         Module::Gemm,
         Module::Reduce,
         Module::Philox,
@@ -37,6 +39,7 @@ impl Module {
         Module::Copy,
         Module::Softmax,
         Module::Optim,
+        Module::Data,
         // --- end kerna modules ---
     ];
 
@@ -51,6 +54,7 @@ impl Module {
             Module::Copy => "copy",
             Module::Softmax => "softmax",
             Module::Optim => "optim",
+            Module::Data => "data",
             // --- end kerna modules ---
         }
     }
@@ -71,6 +75,7 @@ impl Module {
             Module::Copy => copy::ENTRIES,
             Module::Softmax => softmax::ENTRIES,
             Module::Optim => optim::ENTRIES,
+            Module::Data => data::ENTRIES,
             // --- end kerna modules ---
         }
     }
@@ -87,6 +92,7 @@ pub fn ptx(m: Module) -> &'static str {
         Module::Copy => include_str!("../ptx/copy.ptx"),
         Module::Softmax => include_str!("../ptx/softmax.ptx"),
         Module::Optim => include_str!("../ptx/optim.ptx"),
+        Module::Data => include_str!("../ptx/data.ptx"),
         // --- end kerna modules ---
     }
 }
@@ -424,4 +430,37 @@ pub mod optim {
 
     /// Every entry of the module.
     pub const ENTRIES: &[&str] = &[ADAM_STEP_F32, SGD_STEP_F32, ADAM_STEP_F64, SGD_STEP_F64];
+}
+
+/// Entry points of `data.ptx`. Every entry: 1-D block of [`data::THREADS`] threads (any
+/// multiple of 32), any 1-D grid (grid-stride).
+pub mod data {
+    /// Threads per block the engine launches with.
+    pub const THREADS: u32 = 256;
+
+    /// `gather_normalize_u8_T(images: *u8, indices: *u32, out: *T, batch: u32, pixels: u32,
+    /// mean: T, std: T)`: `out[b*pixels + p] = (images[indices[b]*pixels + p] / 255 - mean) / std`.
+    pub const GATHER_NORMALIZE_U8_F32: &str = "gather_normalize_u8_f32";
+    /// f64 twin of [`GATHER_NORMALIZE_U8_F32`].
+    pub const GATHER_NORMALIZE_U8_F64: &str = "gather_normalize_u8_f64";
+    /// `gather_labels_u32(labels: *u8, indices: *u32, out: *u32, batch: u32)`:
+    /// `out[b] = labels[indices[b]]`.
+    pub const GATHER_LABELS_U32: &str = "gather_labels_u32";
+    /// `accuracy_loss_accumulate_T(logits: *T, labels: *u32, loss_rows: *T, rows: u32,
+    /// cols: u32, correct: *u32, loss_sum: *T)`: `*correct += #{r: argmax(logits[r]) ==
+    /// labels[r]}` (first maximum, or first NaN, as the CPU's argmax; one integer atomicAdd
+    /// per block) and `*loss_sum += sum_r loss_rows[r]` (block 0 alone, fixed order:
+    /// deterministic). Device-side accumulators, read by the host once per epoch.
+    pub const ACCURACY_LOSS_ACCUMULATE_F32: &str = "accuracy_loss_accumulate_f32";
+    /// f64 twin of [`ACCURACY_LOSS_ACCUMULATE_F32`].
+    pub const ACCURACY_LOSS_ACCUMULATE_F64: &str = "accuracy_loss_accumulate_f64";
+
+    /// Every entry of the module.
+    pub const ENTRIES: &[&str] = &[
+        GATHER_NORMALIZE_U8_F32,
+        ACCURACY_LOSS_ACCUMULATE_F32,
+        GATHER_NORMALIZE_U8_F64,
+        ACCURACY_LOSS_ACCUMULATE_F64,
+        GATHER_LABELS_U32,
+    ];
 }
