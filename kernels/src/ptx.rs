@@ -19,18 +19,27 @@ pub enum Module {
     Elementwise,
     /// `cuda/copy.cu`: strided gather into contiguous, dtype conversion, fill.
     Copy,
+    /// `cuda/softmax.cu`: row softmax / log-softmax and fused cross-entropy, fwd and bwd.
+    Softmax,
+    /// `cuda/optim.cu`: fused Adam/AdamW and SGD steps over flat buffers.
+    Optim,
+    /// `cuda/data.cu`: batch gather + normalise from u8, label gather, metric accumulation.
+    Data,
     // --- end kerna modules ---
 }
 
 impl Module {
     /// Every shipped module.
-    pub const ALL: [Module; 5] = [
+    pub const ALL: [Module; 8] = [
         Module::Gemm,
         Module::Reduce,
         Module::Philox,
         // --- kerna modules ---
         Module::Elementwise,
         Module::Copy,
+        Module::Softmax,
+        Module::Optim,
+        Module::Data,
         // --- end kerna modules ---
     ];
 
@@ -43,6 +52,9 @@ impl Module {
             // --- kerna modules ---
             Module::Elementwise => "elementwise",
             Module::Copy => "copy",
+            Module::Softmax => "softmax",
+            Module::Optim => "optim",
+            Module::Data => "data",
             // --- end kerna modules ---
         }
     }
@@ -61,6 +73,9 @@ impl Module {
             // --- kerna modules ---
             Module::Elementwise => elementwise::ENTRIES,
             Module::Copy => copy::ENTRIES,
+            Module::Softmax => softmax::ENTRIES,
+            Module::Optim => optim::ENTRIES,
+            Module::Data => data::ENTRIES,
             // --- end kerna modules ---
         }
     }
@@ -75,6 +90,9 @@ pub fn ptx(m: Module) -> &'static str {
         // --- kerna modules ---
         Module::Elementwise => include_str!("../ptx/elementwise.ptx"),
         Module::Copy => include_str!("../ptx/copy.ptx"),
+        Module::Softmax => include_str!("../ptx/softmax.ptx"),
+        Module::Optim => include_str!("../ptx/optim.ptx"),
+        Module::Data => include_str!("../ptx/data.ptx"),
         // --- end kerna modules ---
     }
 }
@@ -320,5 +338,129 @@ pub mod copy {
         FILL_F64,
         CONVERT_F32_F64,
         CONVERT_F64_F32,
+    ];
+}
+
+/// Entry points of `softmax.ptx`, over a contiguous row-major `[rows, cols]` matrix, the
+/// softmax along each row (the CPU's formulas: max-subtracted; log-softmax `(x - m) - ln s`).
+/// Every entry: one warp per row, 1-D block of [`softmax::THREADS`] threads (any multiple of
+/// 32), any 1-D grid (rows grid-strided by warps); results independent of the grid.
+pub mod softmax {
+    /// Threads per block the engine launches with.
+    pub const THREADS: u32 = 256;
+    /// Rows one block of [`THREADS`] threads handles at a time (one per warp).
+    pub const ROWS_PER_BLOCK: u32 = THREADS / 32;
+
+    /// `log_softmax_fwd_T(x: *T, y: *T, rows: u32, cols: u32)`: `y = (x - m) - ln sum exp(x - m)`.
+    pub const LOG_SOFTMAX_FWD_F32: &str = "log_softmax_fwd_f32";
+    /// f64 twin of [`LOG_SOFTMAX_FWD_F32`].
+    pub const LOG_SOFTMAX_FWD_F64: &str = "log_softmax_fwd_f64";
+    /// `log_softmax_bwd_T(y: *T, dy: *T, dx: *T, rows: u32, cols: u32)`, y the forward's
+    /// output: `dx = dy - exp(y) * sum_row(dy)`.
+    pub const LOG_SOFTMAX_BWD_F32: &str = "log_softmax_bwd_f32";
+    /// f64 twin of [`LOG_SOFTMAX_BWD_F32`].
+    pub const LOG_SOFTMAX_BWD_F64: &str = "log_softmax_bwd_f64";
+    /// `softmax_fwd_T(x: *T, y: *T, rows: u32, cols: u32)`: `y = exp(x - m) * (1 / s)`.
+    pub const SOFTMAX_FWD_F32: &str = "softmax_fwd_f32";
+    /// f64 twin of [`SOFTMAX_FWD_F32`].
+    pub const SOFTMAX_FWD_F64: &str = "softmax_fwd_f64";
+    /// `softmax_bwd_T(y: *T, dy: *T, dx: *T, rows: u32, cols: u32)`:
+    /// `dx = y * (dy - sum_row(dy * y))`.
+    pub const SOFTMAX_BWD_F32: &str = "softmax_bwd_f32";
+    /// f64 twin of [`SOFTMAX_BWD_F32`].
+    pub const SOFTMAX_BWD_F64: &str = "softmax_bwd_f64";
+    /// `cross_entropy_fwd_T(logits: *T, labels: *u32, loss_rows: *T, rows: u32, cols: u32,
+    /// label_smoothing: T)`: per-row loss `(1 - eps)(lse - x_t) + eps (lse - mean_j x_j)`
+    /// (PyTorch's label smoothing; lse = log-sum-exp). A label >= cols gives NaN (never read
+    /// out of bounds). The mean loss is `sum_axis` of loss_rows times 1/rows.
+    pub const CROSS_ENTROPY_FWD_F32: &str = "cross_entropy_fwd_f32";
+    /// f64 twin of [`CROSS_ENTROPY_FWD_F32`].
+    pub const CROSS_ENTROPY_FWD_F64: &str = "cross_entropy_fwd_f64";
+    /// `cross_entropy_bwd_T(logits: *T, labels: *u32, dlogits: *T, rows: u32, cols: u32,
+    /// label_smoothing: T, dloss: *T, inv_rows: T)`:
+    /// `dlogits = scale (softmax(x) - eps/cols - (1 - eps) onehot(t))` with `scale = dloss[0] * inv_rows` (dloss: the upstream
+    /// gradient of the mean loss, one element on the device; inv_rows = 1/rows for the mean,
+    /// 1 for a sum). A label >= cols adds no one-hot term.
+    pub const CROSS_ENTROPY_BWD_F32: &str = "cross_entropy_bwd_f32";
+    /// f64 twin of [`CROSS_ENTROPY_BWD_F32`].
+    pub const CROSS_ENTROPY_BWD_F64: &str = "cross_entropy_bwd_f64";
+
+    /// Every entry of the module.
+    pub const ENTRIES: &[&str] = &[
+        LOG_SOFTMAX_FWD_F32,
+        SOFTMAX_FWD_F32,
+        LOG_SOFTMAX_BWD_F32,
+        SOFTMAX_BWD_F32,
+        CROSS_ENTROPY_FWD_F32,
+        CROSS_ENTROPY_BWD_F32,
+        LOG_SOFTMAX_FWD_F64,
+        SOFTMAX_FWD_F64,
+        LOG_SOFTMAX_BWD_F64,
+        SOFTMAX_BWD_F64,
+        CROSS_ENTROPY_FWD_F64,
+        CROSS_ENTROPY_BWD_F64,
+    ];
+}
+
+/// Entry points of `optim.ptx`: one fused, in-place launch over flat contiguous buffers of `n`
+/// elements, the CPU's formulas (engine/src/optim). 1-D block of [`optim::THREADS`] threads,
+/// any 1-D grid (grid-stride).
+pub mod optim {
+    /// Threads per block the engine launches with.
+    pub const THREADS: u32 = 256;
+
+    /// `adam_step_T(param: *T, grad: *T, m: *T, v: *T, n: u32, lr: T, beta1: T, beta2: T,
+    /// eps: T, weight_decay: T, bias_correction1: T, bias_correction2: T, decoupled: u32)`,
+    /// with `bias_correction{1,2} = 1 - beta{1,2}^t` for the step t (1-based) being taken:
+    /// `g = grad + l2 p; p *= shrink; m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g g;
+    /// p -= (lr / bc1) m / (sqrt(v) / sqrt(bc2) + eps)`, where Adam (decoupled = 0) has
+    /// `l2 = weight_decay, shrink = 1` and AdamW (decoupled = 1) `l2 = 0,
+    /// shrink = 1 - lr weight_decay`.
+    pub const ADAM_STEP_F32: &str = "adam_step_f32";
+    /// f64 twin of [`ADAM_STEP_F32`].
+    pub const ADAM_STEP_F64: &str = "adam_step_f64";
+    /// `sgd_step_T(param: *T, grad: *T, momentum_buf: *T, n: u32, lr: T, momentum: T,
+    /// dampening: T, weight_decay: T, nesterov: u32, first_step: u32)`: `d = grad + wd p`;
+    /// momentum 0: `p -= lr d` (momentum_buf untouched, may be null); else
+    /// `buf = first_step ? d : momentum buf + (1 - dampening) d` and
+    /// `p -= lr (nesterov ? d + momentum buf : buf)`.
+    pub const SGD_STEP_F32: &str = "sgd_step_f32";
+    /// f64 twin of [`SGD_STEP_F32`].
+    pub const SGD_STEP_F64: &str = "sgd_step_f64";
+
+    /// Every entry of the module.
+    pub const ENTRIES: &[&str] = &[ADAM_STEP_F32, SGD_STEP_F32, ADAM_STEP_F64, SGD_STEP_F64];
+}
+
+/// Entry points of `data.ptx`. Every entry: 1-D block of [`data::THREADS`] threads (any
+/// multiple of 32), any 1-D grid (grid-stride).
+pub mod data {
+    /// Threads per block the engine launches with.
+    pub const THREADS: u32 = 256;
+
+    /// `gather_normalize_u8_T(images: *u8, indices: *u32, out: *T, batch: u32, pixels: u32,
+    /// mean: T, std: T)`: `out[b*pixels + p] = (images[indices[b]*pixels + p] / 255 - mean) / std`.
+    pub const GATHER_NORMALIZE_U8_F32: &str = "gather_normalize_u8_f32";
+    /// f64 twin of [`GATHER_NORMALIZE_U8_F32`].
+    pub const GATHER_NORMALIZE_U8_F64: &str = "gather_normalize_u8_f64";
+    /// `gather_labels_u32(labels: *u8, indices: *u32, out: *u32, batch: u32)`:
+    /// `out[b] = labels[indices[b]]`.
+    pub const GATHER_LABELS_U32: &str = "gather_labels_u32";
+    /// `accuracy_loss_accumulate_T(logits: *T, labels: *u32, loss_rows: *T, rows: u32,
+    /// cols: u32, correct: *u32, loss_sum: *T)`: `*correct += #{r: argmax(logits[r]) ==
+    /// labels[r]}` (first maximum, or first NaN, as the CPU's argmax; one integer atomicAdd
+    /// per block) and `*loss_sum += sum_r loss_rows[r]` (block 0 alone, fixed order:
+    /// deterministic). Device-side accumulators, read by the host once per epoch.
+    pub const ACCURACY_LOSS_ACCUMULATE_F32: &str = "accuracy_loss_accumulate_f32";
+    /// f64 twin of [`ACCURACY_LOSS_ACCUMULATE_F32`].
+    pub const ACCURACY_LOSS_ACCUMULATE_F64: &str = "accuracy_loss_accumulate_f64";
+
+    /// Every entry of the module.
+    pub const ENTRIES: &[&str] = &[
+        GATHER_NORMALIZE_U8_F32,
+        ACCURACY_LOSS_ACCUMULATE_F32,
+        GATHER_NORMALIZE_U8_F64,
+        ACCURACY_LOSS_ACCUMULATE_F64,
+        GATHER_LABELS_U32,
     ];
 }

@@ -1,0 +1,94 @@
+// Dataset-side kernels: batch gather + normalisation from the device-resident u8 dataset, label
+// gather, and the per-batch accuracy / loss accumulation that lets the trainer read its
+// metrics once per epoch (no host round trip per step).
+// Launch: 1-D, 256 threads per block (any multiple of 32), any grid (grid-stride loops).
+#include "common.cuh"
+#include "math.cuh"
+
+#define DATA_THREADS 256
+#define MAX_WARPS 32
+
+// out[b, p] = (images[idx[b] * pixels + p] / 255 - mean) / std. Consecutive threads take
+// consecutive pixels of one image: coalesced byte loads and T stores.
+template <typename T>
+__device__ __forceinline__ void gather_normalize(const unsigned char* __restrict__ images,
+                                                 const unsigned* __restrict__ indices,
+                                                 T* __restrict__ out, unsigned batch,
+                                                 unsigned pixels, T mean, T std) {
+    GRID_STRIDE_LOOP(k, (unsigned long long)batch * pixels) {
+        unsigned long long b = k / pixels, p = k % pixels;
+        T v = T(images[(unsigned long long)indices[b] * pixels + p]);
+        out[k] = (v / T(255) - mean) / std;
+    }
+}
+
+// Sum of v over the block (blockDim.x a multiple of 32), valid in thread 0; fixed order.
+template <typename T> __device__ __forceinline__ T block_sum(T v) {
+    __shared__ T warp_sums[MAX_WARPS];
+    unsigned lane = threadIdx.x % WARP_SIZE, warp = threadIdx.x / WARP_SIZE;
+    v = warp_allsum(v);
+    if (lane == 0) warp_sums[warp] = v;
+    __syncthreads();
+    T total = T(0);
+    if (warp == 0) {
+        total = lane < blockDim.x / WARP_SIZE ? warp_sums[lane] : T(0);
+        total = warp_allsum(total);
+    }
+    __syncthreads();  // warp_sums may be reused by a later call
+    return total;
+}
+
+// Index of the first maximum of a row, or of its first NaN (the CPU's argmax_rows rule).
+template <typename T> __device__ __forceinline__ unsigned row_argmax(const T* x, unsigned cols) {
+    unsigned best = 0;
+    for (unsigned c = 1; c < cols; ++c) {
+        T v = x[c], b = x[best];
+        if (v > b || (disnan(v) && !disnan(b))) best = c;
+    }
+    return best;
+}
+
+// *correct += #{r : argmax(logits[r]) == labels[r]} (integer atomicAdd, one per block: exact
+// whatever the order); *loss_sum += sum_r loss_rows[r], added by block 0 alone in a fixed order
+// (deterministic). Launch on the same stream after the batch's cross_entropy_fwd.
+template <typename T>
+__device__ __forceinline__ void accuracy_loss_accumulate(const T* __restrict__ logits,
+                                                         const unsigned* __restrict__ labels,
+                                                         const T* __restrict__ loss_rows,
+                                                         unsigned rows, unsigned cols,
+                                                         unsigned* __restrict__ correct,
+                                                         T* __restrict__ loss_sum) {
+    unsigned hits = 0;
+    GRID_STRIDE_LOOP(r, rows) {
+        hits += cols > 0 && row_argmax(logits + r * cols, cols) == labels[r];
+    }
+    unsigned block_hits = block_sum(hits);
+    if (threadIdx.x == 0 && block_hits) atomicAdd(correct, block_hits);
+    if (blockIdx.x != 0) return;
+    T s = T(0);
+    for (unsigned r = threadIdx.x; r < rows; r += blockDim.x) s += loss_rows[r];
+    T total = block_sum(s);
+    if (threadIdx.x == 0) *loss_sum += total;
+}
+
+#define DATA_ENTRIES(T, S)                                                                      \
+    extern "C" __global__ void __launch_bounds__(DATA_THREADS)                                  \
+        gather_normalize_u8_##S(const unsigned char* images, const unsigned* indices, T* out,   \
+                                unsigned batch, unsigned pixels, T mean, T std) {               \
+        gather_normalize<T>(images, indices, out, batch, pixels, mean, std);                    \
+    }                                                                                           \
+    extern "C" __global__ void __launch_bounds__(DATA_THREADS)                                  \
+        accuracy_loss_accumulate_##S(const T* logits, const unsigned* labels,                   \
+                                     const T* loss_rows, unsigned rows, unsigned cols,          \
+                                     unsigned* correct, T* loss_sum) {                          \
+        accuracy_loss_accumulate<T>(logits, labels, loss_rows, rows, cols, correct, loss_sum);  \
+    }
+DATA_ENTRIES(float, f32)
+DATA_ENTRIES(double, f64)
+
+// out[b] = labels[indices[b]] widened to u32.
+extern "C" __global__ void __launch_bounds__(DATA_THREADS)
+gather_labels_u32(const unsigned char* __restrict__ labels, const unsigned* __restrict__ indices,
+                  unsigned* __restrict__ out, unsigned batch) {
+    GRID_STRIDE_LOOP(b, batch) { out[b] = labels[indices[b]]; }
+}
