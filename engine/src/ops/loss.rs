@@ -3,12 +3,13 @@
 //! with its own backward `(softmax - smoothed one-hot) / N`). Kernels live in
 //! `backend/cpu/softmax.rs`.
 
-use crate::autograd::{record, BackwardOp};
-use crate::backend::cpu;
+use crate::autograd::{no_grad, record, BackwardOp};
+use crate::backend::{cpu, cuda};
 use crate::cpu_map;
 use crate::device::{CpuStorage, Storage};
 use crate::dtype::Float;
 use crate::error::{Error, Result};
+use crate::labels::Labels;
 use crate::tensor::Tensor;
 
 impl Tensor {
@@ -31,6 +32,14 @@ impl Tensor {
         }
         let d = self.dims()[dim];
         let inner: usize = self.dims()[dim + 1..].iter().product();
+        let last = self.rank() - 1;
+        if self.device().is_cuda() && inner != 1 {
+            // The CUDA kernels work on rows: move `dim` last and back (tracked views).
+            return self
+                .transpose(dim, last)?
+                .softmax_impl(last, log)?
+                .transpose(dim, last);
+        }
         let x = self.contiguous()?;
         let range = x.dense_range();
         let storage = match &*x.read_storage() {
@@ -40,7 +49,13 @@ impl Tensor {
                 inner,
                 log
             ))),
-            _ => return Err(crate::backend::cuda::not_wired("softmax_impl")),
+            Storage::Cuda(s) => Storage::Cuda(cuda::softmax::forward(
+                s,
+                range.start,
+                x.numel() / d.max(1),
+                d,
+                log,
+            )?),
         };
         let y = Tensor::from_storage(storage, x.shape());
         let saved = y.detach();
@@ -55,6 +70,17 @@ impl Tensor {
     /// Mean negative log-likelihood of `targets` for log-probabilities `(N, C)`.
     pub fn nll_loss(&self, targets: &[usize]) -> Result<Tensor> {
         let (n, c) = check_targets("nll_loss", self, targets)?;
+        if self.device().is_cuda() {
+            // -mean(x[i, t_i]) as a masked sum; the one-hot mask is built on the host.
+            let mut onehot = vec![0.0f64; n * c];
+            for (i, &t) in targets.iter().enumerate() {
+                onehot[i * c + t] = -1.0 / n as f64;
+            }
+            let mask = Tensor::from_vec(onehot, [n, c])?
+                .to_dtype(self.dtype())?
+                .to_device(self.device())?;
+            return self.mul(&mask)?.sum_all();
+        }
         let x = self.contiguous()?;
         let range = x.dense_range();
         let total = match &*x.read_storage() {
@@ -66,7 +92,12 @@ impl Tensor {
                     .map(|(i, &t)| v[i * c + t].to_f64())
                     .sum::<f64>()
             }),
-            _ => return Err(crate::backend::cuda::not_wired("nll_loss")),
+            _ => {
+                return Err(Error::device(
+                    "nll_loss",
+                    "CUDA inputs take the masked-sum path",
+                ))
+            }
         };
         let loss = scalar_like(&x, -total / n as f64);
         Ok(record(loss, &[&x], || NllBackward {
@@ -77,8 +108,19 @@ impl Tensor {
     /// Mean cross-entropy of logits `(N, C)` against class indices, with optional label
     /// smoothing (PyTorch's definition).
     pub fn cross_entropy(&self, targets: &[usize], label_smoothing: f64) -> Result<Tensor> {
+        check_targets("cross_entropy", self, targets)?;
+        self.cross_entropy_labels(&Labels::host(targets), label_smoothing)
+    }
+
+    /// [`Tensor::cross_entropy`] with the targets as [`Labels`], which may already be on the
+    /// logits' device (host labels are copied there). Device labels are not range-checked
+    /// here (that would need a host read): an out-of-range one gives a NaN loss.
+    pub fn cross_entropy_labels(&self, labels: &Labels, label_smoothing: f64) -> Result<Tensor> {
         const OP: &str = "cross_entropy";
-        let (n, c) = check_targets(OP, self, targets)?;
+        let (n, c) = match labels.host_slice() {
+            Some(t) => check_targets(OP, self, t)?,
+            None => check_targets(OP, self, &vec![0; labels.len()])?,
+        };
         if !(0.0..=1.0).contains(&label_smoothing) {
             return Err(Error::argument(
                 OP,
@@ -87,18 +129,32 @@ impl Tensor {
         }
         let x = self.contiguous()?;
         let range = x.dense_range();
-        let (stats, total) = match &*x.read_storage() {
+        let labels = labels.to_device(x.device())?;
+        let (stats, loss) = match &*x.read_storage() {
             Storage::Cpu(s) => crate::cpu_with!(s, |v: F| {
+                let targets = labels.host_slice().unwrap_or_default();
                 let (stats, total) =
                     cpu::softmax::cross_entropy_fwd(&v[range.clone()], targets, c, label_smoothing);
-                (Storage::Cpu(F::into_storage(stats)), total)
+                let stats = Tensor::from_storage(Storage::Cpu(F::into_storage(stats)), [n, 2]);
+                (Some(stats), scalar_like(&x, total / n as f64))
             }),
-            _ => return Err(crate::backend::cuda::not_wired("cross_entropy")),
+            Storage::Cuda(s) => {
+                let ptr = labels.device_ptr().unwrap_or_default();
+                let rows = cuda::softmax::cross_entropy_rows(
+                    s,
+                    range.start,
+                    ptr,
+                    (n, c),
+                    label_smoothing,
+                )?;
+                let _untracked = no_grad();
+                let rows = Tensor::from_storage(Storage::Cuda(rows), [n]);
+                (None, rows.sum_all()?.mul_scalar(1.0 / n as f64)?)
+            }
         };
-        let loss = scalar_like(&x, total / n as f64);
         Ok(record(loss, &[&x], || CrossEntropyBackward {
-            stats: Tensor::from_storage(stats, [n, 2]),
-            targets: targets.to_vec(),
+            stats,
+            labels,
             eps: label_smoothing,
         }))
     }
@@ -179,7 +235,14 @@ impl BackwardOp for SoftmaxBackward {
                     )
                 })?)
             }
-            _ => return Err(crate::backend::cuda::not_wired("backward")),
+            (Storage::Cuda(y), Storage::Cuda(dy)) => Storage::Cuda(cuda::softmax::backward(
+                (y, ry.start),
+                (dy, rg.start),
+                ry.len() / self.d.max(1),
+                self.d,
+                self.log,
+            )?),
+            _ => return Err(crate::ops::mixed_devices(self.name(), &self.y, &g)),
         };
         Ok(vec![Some(Tensor::from_storage(dx, self.y.shape()))])
     }
@@ -206,7 +269,12 @@ impl BackwardOp for NllBackward {
                 }
                 dx
             }),
-            _ => return Err(crate::backend::cuda::not_wired("backward")),
+            _ => {
+                return Err(Error::device(
+                    self.name(),
+                    "expected CPU storage (CUDA has its own path)",
+                ))
+            }
         };
         Ok(vec![Some(Tensor::from_storage(
             Storage::Cpu(storage),
@@ -216,9 +284,10 @@ impl BackwardOp for NllBackward {
 }
 
 struct CrossEntropyBackward {
-    /// Per row: the max logit and `ln Σ exp(x - max)`, shape `(N, 2)`.
-    stats: Tensor,
-    targets: Vec<usize>,
+    /// CPU only: per row, the max logit and `ln Σ exp(x - max)`, shape `(N, 2)` (the CUDA
+    /// kernel recomputes them, which is cheaper than a second buffer).
+    stats: Option<Tensor>,
+    labels: Labels,
     eps: f64,
 }
 
@@ -229,22 +298,48 @@ impl BackwardOp for CrossEntropyBackward {
     fn backward(&self, inputs: &[Tensor], g: &Tensor) -> Result<Vec<Option<Tensor>>> {
         let x = &inputs[0];
         let (n, c) = (x.dims()[0], x.dims()[1]);
+        let rx = x.dense_range();
+        let Some(stats) = &self.stats else {
+            let g = g.contiguous()?;
+            let dx = match (&*x.read_storage(), &*g.read_storage()) {
+                (Storage::Cuda(xs), Storage::Cuda(gs)) => cuda::softmax::cross_entropy_bwd(
+                    xs,
+                    rx.start,
+                    self.labels.device_ptr().unwrap_or_default(),
+                    (n, c),
+                    self.eps,
+                    (gs, g.dense_range().start),
+                    1.0 / n as f64,
+                )?,
+                _ => return Err(crate::ops::mixed_devices("cross_entropy", x, &g)),
+            };
+            return Ok(vec![Some(Tensor::from_storage(
+                Storage::Cuda(dx),
+                x.shape(),
+            ))]);
+        };
         let scale = upstream(g)? / n as f64;
-        let (rx, rs) = (x.dense_range(), self.stats.dense_range());
-        let dx = match (&*x.read_storage(), &*self.stats.read_storage()) {
+        let rs = stats.dense_range();
+        let targets = self.labels.host_slice().unwrap_or_default();
+        let dx = match (&*x.read_storage(), &*stats.read_storage()) {
             (Storage::Cpu(a), Storage::Cpu(b)) => {
                 Storage::Cpu(crate::cpu_map2!("cross_entropy", a, b, |x, stats: F| {
                     cpu::softmax::cross_entropy_bwd(
                         &x[rx.clone()],
                         &stats[rs.clone()],
-                        &self.targets,
+                        targets,
                         c,
                         self.eps,
                         F::from_f64(scale),
                     )
                 })?)
             }
-            _ => return Err(crate::backend::cuda::not_wired("backward")),
+            _ => {
+                return Err(Error::device(
+                    self.name(),
+                    "expected CPU storage (CUDA has its own path)",
+                ))
+            }
         };
         Ok(vec![Some(Tensor::from_storage(dx, x.shape()))])
     }

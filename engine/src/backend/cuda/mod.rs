@@ -11,6 +11,7 @@ pub mod matmul;
 pub mod reduce;
 pub mod runtime;
 pub mod sim;
+pub mod softmax;
 mod storage;
 
 use std::collections::HashMap;
