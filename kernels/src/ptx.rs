@@ -69,6 +69,10 @@ impl Module {
                 philox::PHILOX_UNIFORM_F32,
                 philox::DROPOUT_FWD_F32,
                 philox::DROPOUT_BWD_F32,
+                // --- kerna ---
+                philox::DROPOUT_FWD_F64,
+                philox::DROPOUT_BWD_F64,
+                // --- end kerna ---
             ],
             // --- kerna modules ---
             Module::Elementwise => elementwise::ENTRIES,
@@ -177,6 +181,17 @@ pub mod philox {
     pub const DROPOUT_FWD_F32: &str = "dropout_fwd_f32";
     /// `dropout_bwd_f32(dy: *f32, mask: *u8, dx: *f32, n: u32, p: f32)`.
     pub const DROPOUT_BWD_F32: &str = "dropout_bwd_f32";
+    // --- kerna: f64 dropout ---
+    /// `dropout_fwd_f64(x: *f64, y: *f64, mask: *u8, n: u32, p: f64, seed: u64, offset: u64)`:
+    /// keeps element i iff `uniform_i >= (p as f32)`, uniform_i as in [`PHILOX_UNIFORM_F32`]:
+    /// the same mask as [`DROPOUT_FWD_F32`] given `p as f32`; `y = x / (1 - p)` (scale in f64,
+    /// 0 for p >= 1). A warp per 128 elements, words redistributed by shuffles (coalesced):
+    /// 1-D block, a multiple of 32 threads, at most 256 (launch bounds); any grid.
+    pub const DROPOUT_FWD_F64: &str = "dropout_fwd_f64";
+    /// `dropout_bwd_f64(dy: *f64, mask: *u8, dx: *f64, n: u32, p: f64)`:
+    /// `dx = mask ? dy / (1 - p) : 0`. Grid-stride, any launch.
+    pub const DROPOUT_BWD_F64: &str = "dropout_bwd_f64";
+    // --- end kerna ---
 }
 
 // ===== kerna: elementwise, copy, reduce-axis, softmax, optim, data entries =====
