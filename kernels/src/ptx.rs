@@ -263,8 +263,8 @@ impl Bcast {
     }
 }
 
-/// Entry points of `elementwise.ptx`. Every entry: 1-D block of [`elementwise::THREADS`]
-/// threads, any 1-D grid (grid-stride). `T` is `f32` for `_f32`, `f64` for `_f64`.
+/// Entry points of `elementwise.ptx`. Every entry: 1-D block of at most
+/// [`elementwise::THREADS`] threads (the launch bounds), any 1-D grid (grid-stride). `T` is `f32` for `_f32`, `f64` for `_f64`.
 pub mod elementwise {
     /// Threads per block of every elementwise entry.
     pub const THREADS: u32 = 256;
@@ -324,8 +324,8 @@ pub mod elementwise {
     pub const BINARY_COUNT: u32 = 4;
 }
 
-/// Entry points of `copy.ptx`. Every entry: 1-D block of [`copy::THREADS`] threads, any 1-D
-/// grid (grid-stride).
+/// Entry points of `copy.ptx`. Every entry: 1-D block of at most [`copy::THREADS`] threads
+/// (the launch bounds), any 1-D grid (grid-stride).
 pub mod copy {
     /// Threads per block of every copy entry.
     pub const THREADS: u32 = 256;
@@ -358,8 +358,8 @@ pub mod copy {
 
 /// Entry points of `softmax.ptx`, over a contiguous row-major `[rows, cols]` matrix, the
 /// softmax along each row (the CPU's formulas: max-subtracted; log-softmax `(x - m) - ln s`).
-/// Every entry: one warp per row, 1-D block of [`softmax::THREADS`] threads (any multiple of
-/// 32), any 1-D grid (rows grid-strided by warps); results independent of the grid.
+/// Every entry: one warp per row, 1-D block of [`softmax::THREADS`] threads (a multiple of
+/// 32, at most 256), any 1-D grid (rows grid-strided by warps); results independent of the grid.
 pub mod softmax {
     /// Threads per block the engine launches with.
     pub const THREADS: u32 = 256;
@@ -418,8 +418,8 @@ pub mod softmax {
 }
 
 /// Entry points of `optim.ptx`: one fused, in-place launch over flat contiguous buffers of `n`
-/// elements, the CPU's formulas (engine/src/optim). 1-D block of [`optim::THREADS`] threads,
-/// any 1-D grid (grid-stride).
+/// elements, the CPU's formulas (engine/src/optim). 1-D block of at most [`optim::THREADS`]
+/// threads (the launch bounds), any 1-D grid (grid-stride).
 pub mod optim {
     /// Threads per block the engine launches with.
     pub const THREADS: u32 = 256;
@@ -447,8 +447,8 @@ pub mod optim {
     pub const ENTRIES: &[&str] = &[ADAM_STEP_F32, SGD_STEP_F32, ADAM_STEP_F64, SGD_STEP_F64];
 }
 
-/// Entry points of `data.ptx`. Every entry: 1-D block of [`data::THREADS`] threads (any
-/// multiple of 32), any 1-D grid (grid-stride).
+/// Entry points of `data.ptx`. Every entry: 1-D block of [`data::THREADS`] threads (a
+/// multiple of 32, at most 256), any 1-D grid (grid-stride).
 pub mod data {
     /// Threads per block the engine launches with.
     pub const THREADS: u32 = 256;
