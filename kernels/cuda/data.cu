@@ -1,7 +1,8 @@
 // Dataset-side kernels: batch gather + normalisation from the device-resident u8 dataset, label
 // gather, and the per-batch accuracy / loss accumulation that lets the trainer read its
 // metrics once per epoch (no host round trip per step).
-// Launch: 1-D, 256 threads per block (any multiple of 32), any grid (grid-stride loops).
+// Launch: 1-D, 256 threads per block (a multiple of 32, at most 256: the launch bounds), any
+// grid (grid-stride loops).
 #include "common.cuh"
 #include "math.cuh"
 

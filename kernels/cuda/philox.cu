@@ -120,3 +120,50 @@ extern "C" __global__ void dropout_bwd_f32(const float* __restrict__ dy,
     float scale = p < 1.0f ? 1.0f / (1.0f - p) : 0.0f;
     GRID_STRIDE_LOOP(i, n) { dx[i] = mask[i] ? dy[i] * scale : 0.0f; }
 }
+
+// ---- f64 dropout: the same keep decision as dropout_fwd_f32 ----
+// Element i is kept iff word (i % 4) of counter block offset + i / 4, as a 24-bit uniform,
+// is >= (float)p: exactly the f32 kernel's test with the f32 kernel's p, so f32 and f64 masks
+// agree for the same (p, seed, offset). scale = 1 / (1 - p) in double (0 when p >= 1).
+//
+// Thread <-> data: a warp takes 128 consecutive elements (32 counter blocks) at a time, lane l
+// computing block l of them; the words are then redistributed with shuffles so that lane l
+// handles elements l, l + 32, l + 64, l + 96: every load and store is coalesced (the f32
+// kernel gets the same from 16-byte vectors, which would half-fill sectors for doubles).
+// Launch: 1-D, 256 threads (at most; a multiple of 32), any grid.
+extern "C" __global__ void __launch_bounds__(256)
+dropout_fwd_f64(const double* __restrict__ x, double* __restrict__ y,
+                unsigned char* __restrict__ mask, unsigned n, double p, unsigned long long seed,
+                unsigned long long offset) {
+    float pf = (float)p;
+    double scale = p < 1.0 ? 1.0 / (1.0 - p) : 0.0;
+    unsigned lane = threadIdx.x % WARP_SIZE;
+    unsigned long long warp = ((unsigned long long)blockIdx.x * blockDim.x + threadIdx.x) / WARP_SIZE;
+    unsigned long long warps = (unsigned long long)gridDim.x * blockDim.x / WARP_SIZE;
+    unsigned long long chunks = ((unsigned long long)n + 127) / 128;
+    for (unsigned long long c = warp; c < chunks; c += warps) {  // warp-uniform: shuffles below
+        uint4 r = philox_block(seed, offset + c * 32 + lane);
+#pragma unroll
+        for (unsigned k = 0; k < 4; ++k) {
+            unsigned src = k * 8 + lane / 4;  // the lane that computed this element's block
+            unsigned wx = __shfl_sync(FULL_MASK, r.x, src), wy = __shfl_sync(FULL_MASK, r.y, src);
+            unsigned wz = __shfl_sync(FULL_MASK, r.z, src), ww = __shfl_sync(FULL_MASK, r.w, src);
+            unsigned j = lane % 4;
+            unsigned word = j == 0 ? wx : j == 1 ? wy : j == 2 ? wz : ww;
+            unsigned long long i = c * 128 + k * 32 + lane;
+            if (i < n) {
+                bool keep = u32_to_unit_f32(word) >= pf;
+                y[i] = keep ? x[i] * scale : 0.0;
+                mask[i] = keep ? 1 : 0;
+            }
+        }
+    }
+}
+
+// dx[i] = dy[i] * mask[i] * scale, scale = 1/(1-p) in double. Grid-stride, 256 threads.
+extern "C" __global__ void dropout_bwd_f64(const double* __restrict__ dy,
+                                           const unsigned char* __restrict__ mask,
+                                           double* __restrict__ dx, unsigned n, double p) {
+    double scale = p < 1.0 ? 1.0 / (1.0 - p) : 0.0;
+    GRID_STRIDE_LOOP(i, n) { dx[i] = mask[i] ? dy[i] * scale : 0.0; }
+}

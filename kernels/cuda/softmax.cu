@@ -4,7 +4,8 @@
 //
 // Thread <-> data: one warp per row (lanes stride the row: coalesced), rows grid-strided by
 // warps; row statistics by butterfly shuffles, so every lane holds the same bits and the
-// result does not depend on the grid. Launch: 1-D, 256 threads (any multiple of 32), any grid.
+// result does not depend on the grid. Launch: 1-D, 256 threads (a multiple of 32, at most 256:
+// the launch bounds), any grid.
 #include "common.cuh"
 #include "math.cuh"
 

@@ -69,6 +69,10 @@ impl Module {
                 philox::PHILOX_UNIFORM_F32,
                 philox::DROPOUT_FWD_F32,
                 philox::DROPOUT_BWD_F32,
+                // --- kerna ---
+                philox::DROPOUT_FWD_F64,
+                philox::DROPOUT_BWD_F64,
+                // --- end kerna ---
             ],
             // --- kerna modules ---
             Module::Elementwise => elementwise::ENTRIES,
@@ -177,6 +181,17 @@ pub mod philox {
     pub const DROPOUT_FWD_F32: &str = "dropout_fwd_f32";
     /// `dropout_bwd_f32(dy: *f32, mask: *u8, dx: *f32, n: u32, p: f32)`.
     pub const DROPOUT_BWD_F32: &str = "dropout_bwd_f32";
+    // --- kerna: f64 dropout ---
+    /// `dropout_fwd_f64(x: *f64, y: *f64, mask: *u8, n: u32, p: f64, seed: u64, offset: u64)`:
+    /// keeps element i iff `uniform_i >= (p as f32)`, uniform_i as in [`PHILOX_UNIFORM_F32`]:
+    /// the same mask as [`DROPOUT_FWD_F32`] given `p as f32`; `y = x / (1 - p)` (scale in f64,
+    /// 0 for p >= 1). A warp per 128 elements, words redistributed by shuffles (coalesced):
+    /// 1-D block, a multiple of 32 threads, at most 256 (launch bounds); any grid.
+    pub const DROPOUT_FWD_F64: &str = "dropout_fwd_f64";
+    /// `dropout_bwd_f64(dy: *f64, mask: *u8, dx: *f64, n: u32, p: f64)`:
+    /// `dx = mask ? dy / (1 - p) : 0`. Grid-stride, any launch.
+    pub const DROPOUT_BWD_F64: &str = "dropout_bwd_f64";
+    // --- end kerna ---
 }
 
 // ===== kerna: elementwise, copy, reduce-axis, softmax, optim, data entries =====
@@ -248,8 +263,8 @@ impl Bcast {
     }
 }
 
-/// Entry points of `elementwise.ptx`. Every entry: 1-D block of [`elementwise::THREADS`]
-/// threads, any 1-D grid (grid-stride). `T` is `f32` for `_f32`, `f64` for `_f64`.
+/// Entry points of `elementwise.ptx`. Every entry: 1-D block of at most
+/// [`elementwise::THREADS`] threads (the launch bounds), any 1-D grid (grid-stride). `T` is `f32` for `_f32`, `f64` for `_f64`.
 pub mod elementwise {
     /// Threads per block of every elementwise entry.
     pub const THREADS: u32 = 256;
@@ -309,8 +324,8 @@ pub mod elementwise {
     pub const BINARY_COUNT: u32 = 4;
 }
 
-/// Entry points of `copy.ptx`. Every entry: 1-D block of [`copy::THREADS`] threads, any 1-D
-/// grid (grid-stride).
+/// Entry points of `copy.ptx`. Every entry: 1-D block of at most [`copy::THREADS`] threads
+/// (the launch bounds), any 1-D grid (grid-stride).
 pub mod copy {
     /// Threads per block of every copy entry.
     pub const THREADS: u32 = 256;
@@ -343,8 +358,8 @@ pub mod copy {
 
 /// Entry points of `softmax.ptx`, over a contiguous row-major `[rows, cols]` matrix, the
 /// softmax along each row (the CPU's formulas: max-subtracted; log-softmax `(x - m) - ln s`).
-/// Every entry: one warp per row, 1-D block of [`softmax::THREADS`] threads (any multiple of
-/// 32), any 1-D grid (rows grid-strided by warps); results independent of the grid.
+/// Every entry: one warp per row, 1-D block of [`softmax::THREADS`] threads (a multiple of
+/// 32, at most 256), any 1-D grid (rows grid-strided by warps); results independent of the grid.
 pub mod softmax {
     /// Threads per block the engine launches with.
     pub const THREADS: u32 = 256;
@@ -403,8 +418,8 @@ pub mod softmax {
 }
 
 /// Entry points of `optim.ptx`: one fused, in-place launch over flat contiguous buffers of `n`
-/// elements, the CPU's formulas (engine/src/optim). 1-D block of [`optim::THREADS`] threads,
-/// any 1-D grid (grid-stride).
+/// elements, the CPU's formulas (engine/src/optim). 1-D block of at most [`optim::THREADS`]
+/// threads (the launch bounds), any 1-D grid (grid-stride).
 pub mod optim {
     /// Threads per block the engine launches with.
     pub const THREADS: u32 = 256;
@@ -432,8 +447,8 @@ pub mod optim {
     pub const ENTRIES: &[&str] = &[ADAM_STEP_F32, SGD_STEP_F32, ADAM_STEP_F64, SGD_STEP_F64];
 }
 
-/// Entry points of `data.ptx`. Every entry: 1-D block of [`data::THREADS`] threads (any
-/// multiple of 32), any 1-D grid (grid-stride).
+/// Entry points of `data.ptx`. Every entry: 1-D block of [`data::THREADS`] threads (a
+/// multiple of 32, at most 256), any 1-D grid (grid-stride).
 pub mod data {
     /// Threads per block the engine launches with.
     pub const THREADS: u32 = 256;

@@ -188,3 +188,135 @@ fn dropout_fwd_bwd_exact() {
         }
     }
 }
+
+// ---- kerna: f64 dropout, the same masks as the f32 kernel ----
+
+/// Runs dropout_fwd_f32 and dropout_fwd_f64 on the same inputs; returns (mask32, mask64, y64).
+#[allow(clippy::too_many_arguments)]
+fn dropout_both(
+    ctx: &kernels::sim::Context,
+    x: &[f64],
+    p: f64,
+    seed: u64,
+    offset: u64,
+    grid: u32,
+    block: u32,
+) -> (Vec<u8>, Vec<u8>, Vec<f64>, kernels::sim::LaunchStats) {
+    let n = x.len();
+    let f32k = function(ctx, ptx(Module::Philox), philox::DROPOUT_FWD_F32);
+    let f64k = function(ctx, ptx(Module::Philox), philox::DROPOUT_FWD_F64);
+    let x32: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+    let (px32, py32) = (upload_f32(ctx, &x32), poisoned(ctx, n));
+    let (px64, py64) = (upload_t(ctx, x), poisoned_t::<f64>(ctx, n));
+    let (m32, m64) = (ctx.alloc(n.max(1)).unwrap(), ctx.alloc(n.max(1)).unwrap());
+    ctx.memset_d8(m32, 0xAB, n.max(1)).unwrap();
+    ctx.memset_d8(m64, 0xAB, n.max(1)).unwrap();
+    let tail = [KernelArg::U32(n as u32)];
+    let rng_args = [KernelArg::U64(seed), KernelArg::U64(offset)];
+    let a32: Vec<KernelArg> = [
+        KernelArg::Ptr(px32),
+        KernelArg::Ptr(py32),
+        KernelArg::Ptr(m32),
+    ]
+    .into_iter()
+    .chain(tail)
+    .chain([KernelArg::F32(p as f32)])
+    .chain(rng_args)
+    .collect();
+    launch(ctx, &f32k, cfg1(grid, block), &a32);
+    let a64: Vec<KernelArg> = [
+        KernelArg::Ptr(px64),
+        KernelArg::Ptr(py64),
+        KernelArg::Ptr(m64),
+    ]
+    .into_iter()
+    .chain(tail)
+    .chain([KernelArg::F64(p)])
+    .chain(rng_args)
+    .collect();
+    let stats = launch(ctx, &f64k, cfg1(grid, block), &a64);
+    let out = (
+        download(ctx, m32, n),
+        download(ctx, m64, n),
+        download_t::<f64>(ctx, py64, n),
+        stats,
+    );
+    for q in [px32, py32, px64, py64, m32, m64] {
+        ctx.free(q).unwrap();
+    }
+    out
+}
+
+#[test]
+fn dropout_f64_same_mask_as_f32() {
+    let ctx = context();
+    let bwd = function(&ctx, ptx(Module::Philox), philox::DROPOUT_BWD_F64);
+    let mut rng = Rng::fresh("dropout_f64_same_mask_as_f32");
+    // p not representable in f32 (0.1, 0.3, 0.7), exact (0.5), the ends (0, 1); sizes that end
+    // inside a counter block and inside a warp's 128-element chunk.
+    for &(n, p, grid, block) in &[
+        (1usize, 0.5f64, 1u32, 32u32),
+        (1001, 0.1, 3, 64),
+        (4097, 0.3, 2, 256),
+        (513, 0.7, 1, 96),
+        (333, 0.0, 2, 64),
+        (77, 1.0, 1, 32),
+    ] {
+        let (seed, offset) = (rng.next_u64(), rng.below(1 << 40));
+        let x: Vec<f64> = vec_t(&mut rng, n, -3.0, 3.0);
+        let (m32, m64, y, _) = dropout_both(&ctx, &x, p, seed, offset, grid, block);
+        let what = format!("n={n} p={p}");
+        assert_eq!(m64, m32, "f64 mask differs from the f32 kernel's ({what})");
+        let scale = if p < 1.0 { 1.0 / (1.0 - p) } else { 0.0 };
+        let words = stream(seed, offset, n);
+        for i in 0..n {
+            let keep = unit(words[i]) >= p as f32;
+            assert_eq!(m64[i], keep as u8, "mask {i} ({what})");
+            let want = if keep { x[i] * scale } else { 0.0 };
+            assert_eq!(y[i].to_bits(), want.to_bits(), "y {i} ({what})");
+        }
+        // Backward from the mask.
+        let dy: Vec<f64> = vec_t(&mut rng, n, -3.0, 3.0);
+        let (pdy, pm, pdx) = (
+            upload_t(&ctx, &dy),
+            upload(&ctx, &m64),
+            poisoned_t::<f64>(&ctx, n),
+        );
+        launch(
+            &ctx,
+            &bwd,
+            cfg1(3, 100),
+            &[
+                KernelArg::Ptr(pdy),
+                KernelArg::Ptr(pm),
+                KernelArg::Ptr(pdx),
+                KernelArg::U32(n as u32),
+                KernelArg::F64(p),
+            ],
+        );
+        let got = download_t::<f64>(&ctx, pdx, n);
+        for i in 0..n {
+            let want = if m64[i] == 1 { dy[i] * scale } else { 0.0 };
+            assert_eq!(got[i].to_bits(), want.to_bits(), "dx {i} ({what})");
+        }
+    }
+}
+
+#[test]
+fn dropout_f64_launch_stats() {
+    let ctx = context();
+    let mut rng = Rng::fresh("dropout_f64_launch_stats");
+    let n = 8192;
+    let x: Vec<f64> = vec_t(&mut rng, n, -1.0, 1.0);
+    let (_, _, _, s) = dropout_both(&ctx, &x, 0.25, rng.next_u64(), 0, 8, 256);
+    // Per warp step of 32 elements: x load and y store (8 sectors each), mask store (1).
+    let ideal = (n / 32) as f64 * 17.0;
+    println!(
+        "dropout_fwd_f64 n={n}: {} sectors (ideal {ideal})\n{s}",
+        s.global_sectors
+    );
+    assert!(
+        s.global_sectors as f64 <= 1.1 * ideal,
+        "dropout_fwd_f64 coalescing: {s}"
+    );
+}
