@@ -38,7 +38,13 @@ fn apply_mask(x: &Tensor, p: f64, seed: u64, offset: u64) -> Result<Tensor> {
             seed,
             offset
         ))),
-        _ => return Err(crate::backend::cuda::not_wired("dropout")),
+        Storage::Cuda(s) => Storage::Cuda(crate::backend::cuda::dropout::dropout(
+            s,
+            range.start,
+            range.len(),
+            p,
+            (seed, offset),
+        )?),
     };
     Ok(Tensor::from_storage(storage, x.shape()))
 }

@@ -6,6 +6,7 @@
 pub mod alloc;
 pub mod copy;
 pub mod driver;
+pub mod dropout;
 pub mod elementwise;
 pub mod matmul;
 pub mod reduce;
