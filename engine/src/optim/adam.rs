@@ -11,6 +11,7 @@ use super::{
     params_and_lr_methods, parse_state_name, state_copy, unexpected_state_entry, update_in_place,
     zeros_like, FusedUpdate, Optimizer,
 };
+use crate::backend::cuda::{scalar_arg, u32_arg, Arg};
 use crate::dtype::{DType, Float};
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
@@ -86,6 +87,11 @@ impl Adam {
 
 /// Per-step coefficients, computed in f64 like PyTorch's Python scalars.
 struct AdamKernel {
+    lr: f64,
+    weight_decay: f64,
+    decoupled: bool,
+    /// `1 - beta^t` for both moments.
+    bias_corrections: (f64, f64),
     l2: f64,
     shrink: f64,
     b1: f64,
@@ -108,6 +114,31 @@ impl FusedUpdate for AdamKernel {
             *v = b2 * *v + one_b2 * g * g;
             *p -= step_size * *m / (v.sqrt() / bc2_sqrt + eps);
         }
+    }
+
+    fn cuda_args(
+        &self,
+        dtype: DType,
+        [p, g, m, v]: [u64; 4],
+        n: usize,
+    ) -> Result<(&'static str, Vec<Arg>)> {
+        let t = |x: f64| scalar_arg(dtype, x);
+        let args = vec![
+            Arg::Ptr(p),
+            Arg::Ptr(g),
+            Arg::Ptr(m),
+            Arg::Ptr(v),
+            u32_arg("adam", n)?,
+            t(self.lr),
+            t(self.b1),
+            t(self.b2),
+            t(self.eps),
+            t(self.weight_decay),
+            t(self.bias_corrections.0),
+            t(self.bias_corrections.1),
+            Arg::U32(self.decoupled as u32),
+        ];
+        Ok(("adam_step", args))
     }
 }
 
@@ -134,6 +165,10 @@ impl Optimizer for Adam {
                 (self.weight_decay, 1.0)
             };
             let k = AdamKernel {
+                lr: self.lr,
+                weight_decay: self.weight_decay,
+                decoupled: self.decoupled,
+                bias_corrections: (1.0 - b1.powi(t), 1.0 - b2.powi(t)),
                 l2,
                 shrink,
                 b1,

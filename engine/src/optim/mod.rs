@@ -14,8 +14,11 @@ pub use sgd::Sgd;
 
 use rayon::prelude::*;
 
+use kernels::ptx::Module;
+
+use crate::backend::cuda::{Arg, LaunchShape};
 use crate::device::{CpuStorage, Storage};
-use crate::dtype::Float;
+use crate::dtype::{DType, Float};
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 
@@ -66,6 +69,11 @@ const CHUNK: usize = 1 << 14;
 /// optimizer state (empty slices when the optimizer keeps fewer).
 pub(crate) trait FusedUpdate: Sync {
     fn apply<F: Float>(&self, p: &mut [F], g: &[F], s0: &mut [F], s1: &mut [F]);
+    /// The same update as a CUDA kernel (`kernels/cuda/optim.cu`): its base name and
+    /// arguments for `n` elements at device addresses `[param, grad, state0, state1]`
+    /// (0 for state the optimizer does not keep).
+    fn cuda_args(&self, dtype: DType, ptrs: [u64; 4], n: usize)
+        -> Result<(&'static str, Vec<Arg>)>;
 }
 
 /// Runs `k` over `param` with `grad` and up to two state tensors, in place.
@@ -92,7 +100,8 @@ pub(crate) fn update_in_place<K: FusedUpdate>(
     // A private dense copy when the gradient is strided or aliases the parameter
     // (reading it while holding the parameter's write lock would deadlock).
     let grad = if !grad.is_contiguous() || grad.same_storage(param) {
-        Tensor::from_vec(grad.to_vec::<f64>()?, grad.shape())?.to_dtype(grad.dtype())?
+        let _untracked = crate::autograd::no_grad();
+        grad.mul_scalar(1.0)? // a fresh dense copy on the gradient's device
     } else {
         grad.clone()
     };
@@ -108,7 +117,38 @@ pub(crate) fn update_in_place<K: FusedUpdate>(
         (Storage::Cpu(CpuStorage::F64(p)), Storage::Cpu(g)) => {
             run::<f64, K>(op, &mut p[pr], g, gr, &mut sw, &srs, k)
         }
-        _ => Err(crate::backend::cuda::not_wired("update_in_place")),
+        (Storage::Cuda(p), Storage::Cuda(g)) => {
+            if g.dtype() != p.dtype() {
+                return Err(Error::dtype(
+                    op,
+                    format!("gradient is {}, parameter {}", g.dtype(), p.dtype()),
+                ));
+            }
+            let mut ptrs = [p.ptr_at(pr.start), g.ptr_at(gr.start), 0, 0];
+            for (i, (s, r)) in sw.iter().zip(&srs).enumerate() {
+                match &**s {
+                    Storage::Cuda(c) if c.dtype() == p.dtype() => ptrs[2 + i] = c.ptr_at(r.start),
+                    _ => {
+                        return Err(Error::device(
+                            op,
+                            "optimizer state is not on the parameter's device",
+                        ))
+                    }
+                }
+            }
+            let (base, args) = k.cuda_args(p.dtype(), ptrs, pr.len())?;
+            let shape = LaunchShape::linear(pr.len(), kernels::ptx::optim::THREADS);
+            p.cuda_device()
+                .launch_typed(Module::Optim, base, p.dtype(), shape, &args)
+        }
+        _ => Err(Error::device(
+            op,
+            format!(
+                "parameter on {}, gradient on {}",
+                param.device(),
+                grad.device()
+            ),
+        )),
     }
 }
 
@@ -126,7 +166,10 @@ fn run<F: Float, K: FusedUpdate>(
     let mut states: Vec<&mut [F]> = Vec::with_capacity(2);
     for (s, r) in sw.iter_mut().zip(srs) {
         let Storage::Cpu(cpu) = &mut **s else {
-            return Err(crate::backend::cuda::not_wired(op));
+            return Err(Error::device(
+                op,
+                "optimizer state is not on the parameter's device",
+            ));
         };
         states.push(&mut F::slice_mut(cpu).ok_or_else(dtype_err)?[r.clone()]);
     }
