@@ -50,12 +50,12 @@ template <typename T> __device__ __forceinline__ unsigned row_argmax(const T* x,
 }
 
 // *correct += #{r : argmax(logits[r]) == labels[r]} (integer atomicAdd, one per block: exact
-// whatever the order); *loss_sum += sum_r loss_rows[r], added by block 0 alone in a fixed order
-// (deterministic). Launch on the same stream after the batch's cross_entropy_fwd.
+// whatever the order); *loss_sum += mean_loss[0] * rows (the batch's summed loss from its mean,
+// added by one thread: deterministic). Launch on the same stream after the batch's loss.
 template <typename T>
 __device__ __forceinline__ void accuracy_loss_accumulate(const T* __restrict__ logits,
                                                          const unsigned* __restrict__ labels,
-                                                         const T* __restrict__ loss_rows,
+                                                         const T* __restrict__ mean_loss,
                                                          unsigned rows, unsigned cols,
                                                          unsigned* __restrict__ correct,
                                                          T* __restrict__ loss_sum) {
@@ -65,11 +65,7 @@ __device__ __forceinline__ void accuracy_loss_accumulate(const T* __restrict__ l
     }
     unsigned block_hits = block_sum(hits);
     if (threadIdx.x == 0 && block_hits) atomicAdd(correct, block_hits);
-    if (blockIdx.x != 0) return;
-    T s = T(0);
-    for (unsigned r = threadIdx.x; r < rows; r += blockDim.x) s += loss_rows[r];
-    T total = block_sum(s);
-    if (threadIdx.x == 0) *loss_sum += total;
+    if (blockIdx.x == 0 && threadIdx.x == 0) *loss_sum += mean_loss[0] * T(rows);
 }
 
 #define DATA_ENTRIES(T, S)                                                                      \
@@ -80,9 +76,9 @@ __device__ __forceinline__ void accuracy_loss_accumulate(const T* __restrict__ l
     }                                                                                           \
     extern "C" __global__ void __launch_bounds__(DATA_THREADS)                                  \
         accuracy_loss_accumulate_##S(const T* logits, const unsigned* labels,                   \
-                                     const T* loss_rows, unsigned rows, unsigned cols,          \
+                                     const T* mean_loss, unsigned rows, unsigned cols,          \
                                      unsigned* correct, T* loss_sum) {                          \
-        accuracy_loss_accumulate<T>(logits, labels, loss_rows, rows, cols, correct, loss_sum);  \
+        accuracy_loss_accumulate<T>(logits, labels, mean_loss, rows, cols, correct, loss_sum);  \
     }
 DATA_ENTRIES(float, f32)
 DATA_ENTRIES(double, f64)

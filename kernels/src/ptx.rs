@@ -461,11 +461,11 @@ pub mod data {
     /// `gather_labels_u32(labels: *u8, indices: *u32, out: *u32, batch: u32)`:
     /// `out[b] = labels[indices[b]]`.
     pub const GATHER_LABELS_U32: &str = "gather_labels_u32";
-    /// `accuracy_loss_accumulate_T(logits: *T, labels: *u32, loss_rows: *T, rows: u32,
+    /// `accuracy_loss_accumulate_T(logits: *T, labels: *u32, mean_loss: *T, rows: u32,
     /// cols: u32, correct: *u32, loss_sum: *T)`: `*correct += #{r: argmax(logits[r]) ==
     /// labels[r]}` (first maximum, or first NaN, as the CPU's argmax; one integer atomicAdd
-    /// per block) and `*loss_sum += sum_r loss_rows[r]` (block 0 alone, fixed order:
-    /// deterministic). Device-side accumulators, read by the host once per epoch.
+    /// per block) and `*loss_sum += mean_loss[0] * rows` (one thread: deterministic).
+    /// Device-side accumulators, read by the host once per epoch.
     pub const ACCURACY_LOSS_ACCUMULATE_F32: &str = "accuracy_loss_accumulate_f32";
     /// f64 twin of [`ACCURACY_LOSS_ACCUMULATE_F32`].
     pub const ACCURACY_LOSS_ACCUMULATE_F64: &str = "accuracy_loss_accumulate_f64";

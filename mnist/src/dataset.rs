@@ -180,6 +180,11 @@ impl<'a> Loader<'a> {
         self
     }
 
+    /// True when batches are augmented (on the CPU).
+    pub fn augments(&self) -> bool {
+        self.augment.is_some()
+    }
+
     pub fn batch_size(&self) -> usize {
         self.batch_size
     }

@@ -96,7 +96,9 @@ fn run_eval(args: &EvalArgs) -> Result<(), String> {
         DownloadPolicy::if_missing(false),
     )
     .map_err(|e| e.to_string())?;
-    let result = evaluate(&mut model, &data.test, args.batch_size).map_err(|e| e.to_string())?;
+    let batches = mnist::train::BatchSource::eval(&data.test, args.batch_size, engine::Device::Cpu)
+        .map_err(|e| e.to_string())?;
+    let result = evaluate(&mut model, &batches).map_err(|e| e.to_string())?;
     println!(
         "{kind} {}: test loss {:.4}, accuracy {:.2}% ({} images)",
         args.checkpoint.display(),

@@ -6,11 +6,12 @@ mod common;
 use std::sync::atomic::AtomicBool;
 
 use engine::optim::{Adam, Optimizer};
+use engine::Device;
 use indicatif::ProgressBar;
 use mnist::config::{SchedulerKind, TrainConfig};
 use mnist::dataset::{Dataset, Loader};
 use mnist::models::ModelKind;
-use mnist::train::{evaluate, train, train_epoch, LrPlan, RunOptions};
+use mnist::train::{evaluate, train, train_epoch, BatchSource, LrPlan, RunOptions};
 
 #[test]
 fn small_passes_95_percent_after_one_epoch() {
@@ -69,12 +70,13 @@ fn fit(kind: ModelKind, data: &Dataset, eval_on: &[&Dataset], epochs: usize, lr:
     };
     let loader = Loader::new(data, 32).shuffle(true).seed(3);
     let plan = LrPlan::new(&config, loader.num_batches());
+    let batches = BatchSource::new(loader, Device::Cpu).unwrap();
     let stop = AtomicBool::new(false);
     for epoch in 0..epochs {
         train_epoch(
             &mut model,
             &mut opt as &mut dyn Optimizer,
-            &loader,
+            &batches,
             epoch,
             &plan,
             0.0,
@@ -85,7 +87,10 @@ fn fit(kind: ModelKind, data: &Dataset, eval_on: &[&Dataset], epochs: usize, lr:
     }
     eval_on
         .iter()
-        .map(|d| evaluate(&mut model, d, 256).unwrap().accuracy)
+        .map(|d| {
+            let b = BatchSource::eval(d, 256, Device::Cpu).unwrap();
+            evaluate(&mut model, &b).unwrap().accuracy
+        })
         .collect()
 }
 

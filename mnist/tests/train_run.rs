@@ -89,7 +89,8 @@ fn best_checkpoint_reloads_to_the_reported_accuracy() {
     let (kind, mut model) =
         load_model_checkpoint(&outcome.dir.join("checkpoints/best.safetensors"), None).unwrap();
     assert_eq!(kind, ModelKind::Mlp);
-    let again = mnist::train::evaluate(&mut model, &data.test, 500).unwrap();
+    let batches = mnist::train::BatchSource::eval(&data.test, 500, engine::Device::Cpu).unwrap();
+    let again = mnist::train::evaluate(&mut model, &batches).unwrap();
     assert_eq!(again.accuracy, outcome.test_accuracy);
     let report: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(outcome.dir.join("test_report.json")).unwrap(),

@@ -105,7 +105,11 @@ impl Sequential {
             .collect::<Result<_>>()?;
         let saved_rng = self.rng_state();
 
-        let mut x = Tensor::zeros(input_shape, dtype, Device::Cpu)?;
+        let device = self
+            .parameters()
+            .first()
+            .map_or(Device::Cpu, |p| p.device());
+        let mut x = Tensor::zeros(input_shape, dtype, device)?;
         let mut rows = Vec::with_capacity(self.layers.len());
         let result = (|| {
             for (i, layer) in self.layers.iter().enumerate() {

@@ -3,14 +3,19 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
+use engine::metrics::{MetricsSnapshot, RunningMetrics};
 use engine::nn::{Module, Sequential};
 use engine::optim::Optimizer;
-use engine::{no_grad, Tensor};
+use engine::{no_grad, DType, Device};
 use indicatif::ProgressBar;
 
+use super::batches::BatchSource;
 use super::schedule::LrPlan;
 use super::TrainError;
-use crate::dataset::{Batch, Dataset, Loader};
+
+/// Batches between reads of the running metrics on a GPU (each read is a synchronisation);
+/// on the CPU they are read every batch, which costs nothing.
+const READ_EVERY: usize = 20;
 
 /// Averages over one training epoch.
 #[derive(Clone, Debug)]
@@ -31,36 +36,14 @@ pub struct EvalResult {
     pub predictions: Vec<u8>,
 }
 
-/// A batch as the model's input `(N, 1, 28, 28)` and class indices.
-pub fn batch_tensors(batch: &Batch) -> Result<(Tensor, Vec<usize>), TrainError> {
-    let n = batch.len();
-    let x = Tensor::from_vec(batch.pixels.clone(), [n, 1, 28, 28])?;
-    let y = batch.labels.iter().map(|&l| l as usize).collect();
-    Ok((x, y))
-}
-
-/// How many predictions (argmax of `logits`) equal `labels`.
-fn count_correct(logits: &Tensor, labels: &[usize]) -> Result<(usize, Vec<u8>), TrainError> {
-    let pred: Vec<u8> = logits
-        .argmax(1, false)?
-        .to_vec_f32()?
-        .iter()
-        .map(|&p| p as u8)
-        .collect();
-    let correct = pred
-        .iter()
-        .zip(labels)
-        .filter(|(&p, &l)| p as usize == l)
-        .count();
-    Ok((correct, pred))
-}
-
-/// Runs one epoch of training steps; the learning rate follows `plan` per batch.
+/// Runs one epoch of training steps; the learning rate follows `plan` per batch. The loss and
+/// accuracy accumulate on the model's device and are read every [`READ_EVERY`] batches (every
+/// batch on the CPU), which is also where a non-finite loss is caught.
 #[allow(clippy::too_many_arguments)]
 pub fn train_epoch(
     model: &mut Sequential,
     optimizer: &mut dyn Optimizer,
-    loader: &Loader,
+    batches: &BatchSource,
     epoch: usize,
     plan: &LrPlan,
     label_smoothing: f64,
@@ -69,77 +52,89 @@ pub fn train_epoch(
 ) -> Result<EpochResult, TrainError> {
     model.set_training(true);
     let start = Instant::now();
-    let (mut loss_sum, mut correct, mut seen) = (0.0, 0, 0);
-    let batches_per_epoch = loader.num_batches();
+    let device = batches.device();
+    let mut metrics = RunningMetrics::new(device, DType::F32)?;
+    let batches_per_epoch = batches.num_batches();
     let mut interrupted = false;
-    for (i, batch) in loader.epoch(epoch).enumerate() {
+    let mut checked = 0;
+    let check = |m: &RunningMetrics, done: usize| -> Result<MetricsSnapshot, TrainError> {
+        let snap = m.read()?;
+        if !snap.loss.is_finite() {
+            return Err(TrainError::NonFiniteLoss {
+                epoch: epoch + 1,
+                batch: done,
+                value: snap.loss,
+            });
+        }
+        Ok(snap)
+    };
+    batches.for_each(epoch, |i, x, y| {
         if stop.load(Ordering::Relaxed) {
             interrupted = true;
-            break;
+            return Ok(false);
         }
         optimizer.set_lr(plan.lr_at(epoch, i, batches_per_epoch));
         if let Some(m) = plan.momentum_at(epoch, i, batches_per_epoch) {
             optimizer.set_momentum(m);
         }
-        let (x, y) = batch_tensors(&batch)?;
         let logits = model.forward(&x)?;
-        let loss = logits.cross_entropy(&y, label_smoothing)?;
-        let value = loss.item()?;
-        if !value.is_finite() {
-            return Err(TrainError::NonFiniteLoss {
-                epoch: epoch + 1,
-                batch: i + 1,
-                value,
-            });
+        let loss = logits.cross_entropy_labels(&y, label_smoothing)?;
+        metrics.add(&logits.detach(), &y, &loss.detach())?;
+        if device == Device::Cpu || i % READ_EVERY == 0 {
+            // Before the step, so a diverged batch never updates the weights.
+            let snap = check(&metrics, i + 1)?;
+            checked = i + 1;
+            if i % READ_EVERY == 0 {
+                let rate = snap.seen as f64 / start.elapsed().as_secs_f64().max(1e-9);
+                progress.set_message(format!(
+                    "loss {:.4}  acc {:.2}%  {rate:.0} img/s",
+                    snap.loss,
+                    100.0 * snap.correct as f64 / snap.seen.max(1) as f64
+                ));
+            }
         }
         optimizer.zero_grad();
         loss.backward()?;
         optimizer.step()?;
-        let (c, _) = count_correct(&logits.detach(), &y)?;
-        loss_sum += value * y.len() as f64;
-        correct += c;
-        seen += y.len();
         progress.inc(1);
-        if i % 20 == 0 {
-            let rate = seen as f64 / start.elapsed().as_secs_f64().max(1e-9);
-            progress.set_message(format!(
-                "loss {:.4}  acc {:.2}%  {rate:.0} img/s",
-                loss_sum / seen as f64,
-                100.0 * correct as f64 / seen as f64
-            ));
-        }
+        Ok(true)
+    })?;
+    let done = metrics.read()?;
+    if !done.loss.is_finite() {
+        return Err(TrainError::NonFiniteLoss {
+            epoch: epoch + 1,
+            batch: checked.max(1),
+            value: done.loss,
+        });
     }
     Ok(EpochResult {
-        loss: loss_sum / seen.max(1) as f64,
-        accuracy: correct as f64 / seen.max(1) as f64,
-        images: seen,
+        loss: done.loss,
+        accuracy: done.correct as f64 / done.seen.max(1) as f64,
+        images: done.seen,
         seconds: start.elapsed().as_secs_f64(),
         interrupted,
     })
 }
 
-/// Mean loss (without label smoothing), accuracy and predictions over `data`, in eval mode.
-pub fn evaluate(
-    model: &mut Sequential,
-    data: &Dataset,
-    batch_size: usize,
-) -> Result<EvalResult, TrainError> {
+/// Mean loss (without label smoothing), accuracy and predictions over `batches` (in order),
+/// in eval mode.
+pub fn evaluate(model: &mut Sequential, batches: &BatchSource) -> Result<EvalResult, TrainError> {
     model.set_training(false);
     let _guard = no_grad();
-    let (mut loss_sum, mut correct) = (0.0, 0);
-    let mut predictions = Vec::with_capacity(data.len());
-    for batch in Loader::new(data, batch_size).epoch(0) {
-        let (x, y) = batch_tensors(&batch)?;
+    let mut metrics = RunningMetrics::new(batches.device(), DType::F32)?;
+    let mut predictions = Vec::new();
+    batches.for_each(0, |_, x, y| {
         let logits = model.forward(&x)?;
-        loss_sum += logits.cross_entropy(&y, 0.0)?.item()? * y.len() as f64;
-        let (c, pred) = count_correct(&logits, &y)?;
-        correct += c;
-        predictions.extend(pred);
-    }
-    let n = data.len().max(1) as f64;
+        let loss = logits.cross_entropy_labels(&y, 0.0)?;
+        metrics.add(&logits, &y, &loss)?;
+        let pred = logits.argmax(1, false)?.to_vec_f32()?;
+        predictions.extend(pred.iter().map(|&p| p as u8));
+        Ok(true)
+    })?;
+    let m = metrics.read()?;
     Ok(EvalResult {
-        loss: loss_sum / n,
-        accuracy: correct as f64 / n,
+        loss: m.loss,
+        accuracy: m.correct as f64 / m.seen.max(1) as f64,
         predictions,
     })
 }

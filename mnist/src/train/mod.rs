@@ -1,12 +1,14 @@
 //! Training: one epoch of SGD steps, evaluation, and the whole run (run folder,
 //! checkpoints, early stopping, resume, final test of the best checkpoint).
 
+mod batches;
 mod epoch;
 mod error;
 mod run;
 mod schedule;
 mod state;
 
+pub use batches::BatchSource;
 pub use epoch::{evaluate, train_epoch, EpochResult, EvalResult};
 pub(crate) use error::io_err;
 pub use error::TrainError;

@@ -8,6 +8,7 @@ use engine::nn::{LayerSummary, Module, Sequential};
 use engine::optim::{Adam, AdamW, Optimizer, Sgd};
 use indicatif::{ProgressBar, ProgressStyle};
 
+use super::batches::BatchSource;
 use super::epoch::{evaluate, train_epoch};
 use super::schedule::LrPlan;
 use super::state::{load_state, resolve_device, save_state, Progress};
@@ -18,6 +19,9 @@ use crate::data::Mnist;
 use crate::dataset::{split_train_val, Loader};
 use crate::report::EpochMetrics;
 use crate::run_dir::RunDir;
+
+/// Images per evaluation batch.
+const EVAL_BATCH: usize = 1000;
 
 /// How the run talks to the user and the outside world.
 pub struct RunOptions<'a> {
@@ -55,6 +59,7 @@ pub fn train(
         train_set = train_set.take(n);
     }
     let mut model = config.model.build(config.seed);
+    model.to_device(device)?;
     let mut optimizer = build_optimizer(config, &model);
     let augment = (config.augment || config.elastic).then(|| {
         let warp = Augment::new(10.0, 2.0);
@@ -69,6 +74,8 @@ pub fn train(
         .seed(config.seed)
         .augment(augment);
     let plan = LrPlan::new(config, loader.num_batches());
+    let batches = BatchSource::new(loader, device)?;
+    let val_batches = BatchSource::eval(&val_set, EVAL_BATCH, device)?;
 
     let (run, mut metrics, mut progress) = match &opts.resume {
         Some(dir) => {
@@ -85,7 +92,13 @@ pub fn train(
         }
     };
     if !opts.quiet {
-        print_summary(config, &model, train_set.len(), val_set.len(), &run.path);
+        print_summary(
+            config,
+            &model,
+            (train_set.len(), val_set.len()),
+            device,
+            &run.path,
+        );
     }
 
     // The resumable checkpoint: model, optimizer and progress after the last finished epoch.
@@ -101,11 +114,11 @@ pub fn train(
     let mut stopped_early = false;
     let mut interrupted = false;
     for epoch in progress.epochs_done..config.epochs {
-        let bar = progress_bar(opts.quiet, loader.num_batches(), epoch, config.epochs);
+        let bar = progress_bar(opts.quiet, batches.num_batches(), epoch, config.epochs);
         let result = train_epoch(
             &mut model,
             optimizer.as_mut(),
-            &loader,
+            &batches,
             epoch,
             &plan,
             config.label_smoothing,
@@ -120,7 +133,7 @@ pub fn train(
             break;
         }
         let val = (!val_set.is_empty())
-            .then(|| evaluate(&mut model, &val_set, 1000))
+            .then(|| evaluate(&mut model, &val_batches))
             .transpose()?;
         let row = EpochMetrics {
             epoch: epoch + 1,
@@ -168,7 +181,10 @@ pub fn train(
     run.write_curves(&metrics)?;
     // The test set is used once, on the reloaded best checkpoint.
     load_state(&run.best_checkpoint(), &model, None)?;
-    let test = evaluate(&mut model, &data.test, 1000)?;
+    let test = evaluate(
+        &mut model,
+        &BatchSource::eval(&data.test, EVAL_BATCH, device)?,
+    )?;
     let report = run.write_test_report(&data.test, &test, progress.best_epoch)?;
     if !opts.quiet {
         println!(
@@ -221,9 +237,27 @@ fn progress_bar(quiet: bool, batches: usize, epoch: usize, epochs: usize) -> Pro
     bar
 }
 
-fn print_summary(config: &TrainConfig, model: &Sequential, train: usize, val: usize, dir: &Path) {
+fn print_summary(
+    config: &TrainConfig,
+    model: &Sequential,
+    (train, val): (usize, usize),
+    device: engine::Device,
+    dir: &Path,
+) {
+    let picked = if config.device == "auto" {
+        " (auto)"
+    } else {
+        ""
+    };
+    let on = match device {
+        engine::Device::Cpu => "cpu".to_string(),
+        d => match engine::backend::cuda::CudaDevice::get(d) {
+            Ok(dev) => format!("{d}, {}", dev.name()),
+            Err(_) => d.to_string(),
+        },
+    };
     println!(
-        "model {} | {} training / {} validation images | run folder {}",
+        "model {} | device {on}{picked} | {} training / {} validation images | run folder {}",
         config.model,
         train,
         val,

@@ -22,12 +22,9 @@ const RNG_PREFIX: &str = "rng.";
 pub fn resolve_device(name: &str) -> Result<Device, TrainError> {
     let device = match name {
         "auto" => Device::best(),
-        "cuda-sim" => {
-            return Err(TrainError::Config(
-                "device cuda-sim: the CUDA backend is not part of this build yet (the PTX simulator runs kernels only); use --device cpu".into(),
-            ))
-        }
-        other => other.parse::<Device>().map_err(|e| TrainError::Config(e.to_string()))?,
+        other => other
+            .parse::<Device>()
+            .map_err(|e| TrainError::Config(e.to_string()))?,
     };
     device.ensure_available()?;
     Ok(device)
