@@ -26,11 +26,13 @@ pub enum Module {
     /// `cuda/data.cu`: batch gather + normalise from u8, label gather, metric accumulation.
     Data,
     // --- end kerna modules ---
+    /// `cuda/index.cu`: index_select forward and backward, narrow backward.
+    Index,
 }
 
 impl Module {
     /// Every shipped module.
-    pub const ALL: [Module; 8] = [
+    pub const ALL: [Module; 9] = [
         Module::Gemm,
         Module::Reduce,
         Module::Philox,
@@ -41,6 +43,7 @@ impl Module {
         Module::Optim,
         Module::Data,
         // --- end kerna modules ---
+        Module::Index,
     ];
 
     /// The file stem: `kernels/cuda/<stem>.cu`, `kernels/ptx/<stem>.ptx`.
@@ -56,6 +59,7 @@ impl Module {
             Module::Optim => "optim",
             Module::Data => "data",
             // --- end kerna modules ---
+            Module::Index => "index",
         }
     }
 
@@ -81,6 +85,7 @@ impl Module {
             Module::Optim => optim::ENTRIES,
             Module::Data => data::ENTRIES,
             // --- end kerna modules ---
+            Module::Index => index::ENTRIES,
         }
     }
 }
@@ -98,6 +103,7 @@ pub fn ptx(m: Module) -> &'static str {
         Module::Optim => include_str!("../ptx/optim.ptx"),
         Module::Data => include_str!("../ptx/data.ptx"),
         // --- end kerna modules ---
+        Module::Index => include_str!("../ptx/index.ptx"),
     }
 }
 
@@ -477,5 +483,37 @@ pub mod data {
         GATHER_NORMALIZE_U8_F64,
         ACCURACY_LOSS_ACCUMULATE_F64,
         GATHER_LABELS_U32,
+    ];
+}
+
+/// Entry points of `index.ptx`: a contiguous tensor viewed as `[outer, n, inner]` along the
+/// indexed dim. Every entry: 1-D block of [`index::THREADS`] threads, any grid (grid-stride).
+pub mod index {
+    /// Threads per block the engine launches with (at most 256: launch bounds).
+    pub const THREADS: u32 = 256;
+    /// `index_select_fwd_T(src: *T, idx: *u32, dst: *T, outer: u32, nsrc: u32, nidx: u32,
+    /// inner: u32)`: `dst[o, k, i] = src[o, idx[k], i]` (indices checked by the engine).
+    pub const INDEX_SELECT_FWD_F32: &str = "index_select_fwd_f32";
+    /// f64 twin of [`INDEX_SELECT_FWD_F32`].
+    pub const INDEX_SELECT_FWD_F64: &str = "index_select_fwd_f64";
+    /// `index_select_bwd_T(g: *T, idx: *u32, dx: *T, outer, nsrc, nidx, inner: u32)`:
+    /// `dx[o, j, i] = sum_{k: idx[k] == j} g[o, k, i]`, k ascending (a gather: no atomics).
+    pub const INDEX_SELECT_BWD_F32: &str = "index_select_bwd_f32";
+    /// f64 twin of [`INDEX_SELECT_BWD_F32`].
+    pub const INDEX_SELECT_BWD_F64: &str = "index_select_bwd_f64";
+    /// `narrow_bwd_T(g: *T, dx: *T, outer: u32, n: u32, start: u32, len: u32, inner: u32)`:
+    /// `dx[o, j, i] = g[o, j - start, i]` for `start <= j < start + len`, else 0.
+    pub const NARROW_BWD_F32: &str = "narrow_bwd_f32";
+    /// f64 twin of [`NARROW_BWD_F32`].
+    pub const NARROW_BWD_F64: &str = "narrow_bwd_f64";
+
+    /// Every entry of the module.
+    pub const ENTRIES: &[&str] = &[
+        INDEX_SELECT_FWD_F32,
+        INDEX_SELECT_BWD_F32,
+        NARROW_BWD_F32,
+        INDEX_SELECT_FWD_F64,
+        INDEX_SELECT_BWD_F64,
+        NARROW_BWD_F64,
     ];
 }

@@ -193,7 +193,13 @@ impl Tensor {
                 }
                 out
             })),
-            _ => return Err(crate::backend::cuda::not_wired("index_select")),
+            Storage::Cuda(s) => Storage::Cuda(cuda::index::index_select(
+                s,
+                range.start,
+                (outer, size, inner),
+                indices,
+                true,
+            )?),
         };
         let mut dims = x.dims().to_vec();
         dims[dim] = indices.len();
@@ -266,6 +272,22 @@ impl BackwardOp for Narrow {
     /// Scatters the gradient into a zero tensor of the input's shape.
     fn backward(&self, inputs: &[Tensor], g: &Tensor) -> Result<Vec<Option<Tensor>>> {
         let x = &inputs[0];
+        if x.device().is_cuda() {
+            let g = g.contiguous()?;
+            let (outer, inner) = split_at_dim(x.dims(), self.dim);
+            let lines = (outer, x.dims()[self.dim], inner);
+            let dx = match &*g.read_storage() {
+                Storage::Cuda(s) => {
+                    let span = (self.start, g.dims()[self.dim]);
+                    cuda::index::narrow_bwd(s, g.dense_range().start, lines, span)?
+                }
+                Storage::Cpu(_) => return Err(crate::ops::mixed_devices("narrow", x, &g)),
+            };
+            return Ok(vec![Some(Tensor::from_storage(
+                Storage::Cuda(dx),
+                x.shape(),
+            ))]);
+        }
         let full = Layout::contiguous(x.shape().clone());
         let mut region = full.clone();
         region.offset = self.start * full.strides[self.dim];
@@ -278,7 +300,7 @@ impl BackwardOp for Narrow {
                 }
                 out
             })),
-            _ => return Err(crate::backend::cuda::not_wired("backward")),
+            Storage::Cuda(_) => return Err(crate::ops::mixed_devices("narrow", x, g)),
         };
         Ok(vec![Some(Tensor::from_storage(storage, x.shape()))])
     }
@@ -315,7 +337,13 @@ impl BackwardOp for IndexSelect {
                 }
                 out
             })),
-            _ => return Err(crate::backend::cuda::not_wired("backward")),
+            Storage::Cuda(s) => Storage::Cuda(cuda::index::index_select(
+                s,
+                range.start,
+                (outer, size, inner),
+                &self.indices,
+                false,
+            )?),
         };
         Ok(vec![Some(Tensor::from_storage(storage, x.shape()))])
     }

@@ -8,6 +8,7 @@ pub mod copy;
 pub mod driver;
 pub mod dropout;
 pub mod elementwise;
+pub mod index;
 pub mod matmul;
 pub mod reduce;
 pub mod runtime;

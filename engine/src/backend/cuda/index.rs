@@ -1,0 +1,87 @@
+//! Launchers for `kernels/cuda/index.cu`: index_select and its backward, narrow's backward.
+
+use kernels::ptx::{index, Module};
+
+use super::{u32_arg, Arg, CudaStorage, DeviceBlock, LaunchShape};
+use crate::error::Result;
+
+/// `indices` as a u32 buffer on the device of `like`.
+fn upload_indices(like: &CudaStorage, indices: &[usize]) -> Result<DeviceBlock> {
+    let dev = like.cuda_device();
+    let block = dev.pool().alloc(indices.len() * 4)?;
+    let bytes: Vec<u8> = indices
+        .iter()
+        .flat_map(|&i| (i as u32).to_le_bytes())
+        .collect();
+    dev.gpu().copy_htod(block.ptr(), &bytes)?;
+    Ok(block)
+}
+
+/// `[outer, nsrc, inner]` at `src[offset..]` -> `[outer, indices.len(), inner]`, or the
+/// backward (`forward == false`): `g` of the output's shape summed back into `[outer, nsrc, inner]`.
+pub fn index_select(
+    x: &CudaStorage,
+    offset: usize,
+    (outer, nsrc, inner): (usize, usize, usize),
+    indices: &[usize],
+    forward: bool,
+) -> Result<CudaStorage> {
+    let dev = x.cuda_device();
+    let nidx = indices.len();
+    let n = outer * inner * if forward { nidx } else { nsrc };
+    let out = CudaStorage::uninit(dev, n, x.dtype())?;
+    if n == 0 {
+        return Ok(out);
+    }
+    let idx = upload_indices(x, indices)?;
+    let args = [
+        Arg::Ptr(x.ptr_at(offset)),
+        Arg::Ptr(idx.ptr()),
+        Arg::Ptr(out.ptr()),
+        u32_arg("index_select", outer)?,
+        u32_arg("index_select", nsrc)?,
+        u32_arg("index_select", nidx)?,
+        u32_arg("index_select", inner)?,
+    ];
+    let base = if forward {
+        "index_select_fwd"
+    } else {
+        "index_select_bwd"
+    };
+    dev.launch_typed(
+        Module::Index,
+        base,
+        x.dtype(),
+        LaunchShape::linear(n, index::THREADS),
+        &args,
+    )?;
+    Ok(out)
+}
+
+/// The gradient of `narrow(dim, start, len)`: `g` (`[outer, len, inner]`, dense at
+/// `g[offset..]`) placed in zeros of `[outer, n, inner]`.
+pub fn narrow_bwd(
+    g: &CudaStorage,
+    offset: usize,
+    (outer, n, inner): (usize, usize, usize),
+    (start, len): (usize, usize),
+) -> Result<CudaStorage> {
+    let dev = g.cuda_device();
+    let total = outer * n * inner;
+    let dx = CudaStorage::uninit(dev, total, g.dtype())?;
+    if total == 0 {
+        return Ok(dx);
+    }
+    let args = [
+        Arg::Ptr(g.ptr_at(offset)),
+        Arg::Ptr(dx.ptr()),
+        u32_arg("narrow", outer)?,
+        u32_arg("narrow", n)?,
+        u32_arg("narrow", start)?,
+        u32_arg("narrow", len)?,
+        u32_arg("narrow", inner)?,
+    ];
+    let shape = LaunchShape::linear(total, index::THREADS);
+    dev.launch_typed(Module::Index, "narrow_bwd", g.dtype(), shape, &args)?;
+    Ok(dx)
+}
