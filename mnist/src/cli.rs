@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use mnist::config::{OptimizerKind, SchedulerKind, TrainConfig};
+use mnist::config::{OptimizerKind, Placement, SchedulerKind, TrainConfig};
 use mnist::models::ModelKind;
 
 #[derive(Parser, Debug)]
@@ -43,6 +43,9 @@ pub struct TrainArgs {
     /// auto, cpu, cuda, cuda:N or cuda-sim.
     #[arg(long)]
     pub device: Option<String>,
+    /// single (default) or hybrid: convolutional blocks on the GPU, the head on the CPU.
+    #[arg(long, value_enum)]
+    pub placement: Option<Placement>,
     /// mlp, cnn (default) or small.
     #[arg(long, value_parser = parse_model)]
     pub model: Option<ModelKind>,
@@ -149,6 +152,7 @@ impl TrainArgs {
         }
         take!(
             device,
+            placement,
             model,
             epochs,
             batch_size,

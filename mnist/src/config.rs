@@ -28,13 +28,25 @@ pub enum SchedulerKind {
     Onecycle,
 }
 
+/// Where the model's layers run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Placement {
+    /// The whole model on `device`.
+    #[default]
+    Single,
+    /// The convolutional blocks on `device` (a GPU), the head (Flatten onwards) on the CPU.
+    Hybrid,
+}
+
 /// Everything that defines a training run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TrainConfig {
     pub model: ModelKind,
-    /// `auto`, `cpu`, `cuda` or `cuda:N`.
+    /// `auto`, `cpu`, `cuda`, `cuda:N` or `cuda-sim`.
     pub device: String,
+    pub placement: Placement,
     pub epochs: usize,
     pub batch_size: usize,
     pub lr: f64,
@@ -64,6 +76,7 @@ impl Default for TrainConfig {
         TrainConfig {
             model: ModelKind::Cnn,
             device: "auto".into(),
+            placement: Placement::Single,
             epochs: 3,
             batch_size: 64,
             lr: 1e-3,

@@ -12,6 +12,9 @@ use crate::tensor::Tensor;
 #[derive(Default)]
 pub struct Sequential {
     layers: Vec<Box<dyn Module>>,
+    /// Per layer, the device it runs on when the model spans devices ([`Sequential::place`]);
+    /// activations (and, backward, their gradients) move between them.
+    placement: Option<Vec<Device>>,
 }
 
 /// One row of [`Sequential::summary`].
@@ -59,7 +62,10 @@ impl LayerSummary {
 
 impl Sequential {
     pub fn new() -> Sequential {
-        Sequential { layers: Vec::new() }
+        Sequential {
+            layers: Vec::new(),
+            placement: None,
+        }
     }
 
     /// Appends a layer (builder style).
@@ -89,6 +95,24 @@ impl Sequential {
     /// The `i`-th child, mutably (to switch one layer's mode, convert it, ...).
     pub fn get_mut(&mut self, i: usize) -> Option<&mut (dyn Module + 'static)> {
         self.layers.get_mut(i).map(|l| l.as_mut())
+    }
+
+    /// Spreads the model over devices: layer `i` (its parameters and buffers, and its
+    /// forward) goes to `device_of(i)`. Activations are moved between layers with the
+    /// differentiable `to_device`, so gradients cross back. Names are unchanged, so
+    /// checkpoints load either way. Rebuild optimizers after.
+    pub fn place(&mut self, device_of: impl Fn(usize) -> Device) -> Result<()> {
+        let devices: Vec<Device> = (0..self.layers.len()).map(device_of).collect();
+        for (layer, &d) in self.layers.iter_mut().zip(&devices) {
+            layer.map_tensors(&mut |t| t.to_device(d))?;
+        }
+        self.placement = Some(devices);
+        Ok(())
+    }
+
+    /// The device of the first layer's input (where batches should be), if placed.
+    pub fn input_device(&self) -> Option<Device> {
+        self.placement.as_ref().and_then(|p| p.first().copied())
     }
 
     /// Runs a forward pass on zeros of `input_shape` (batch dim included) under no_grad and
@@ -135,7 +159,10 @@ impl Sequential {
 impl Module for Sequential {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let mut y = x.clone();
-        for layer in &self.layers {
+        for (i, layer) in self.layers.iter().enumerate() {
+            if let Some(p) = &self.placement {
+                y = y.to_device(p[i])?;
+            }
             y = layer.forward(&y)?;
         }
         Ok(y)
@@ -194,7 +221,9 @@ impl Module for Sequential {
         }
     }
 
+    /// Also ends a [`Sequential::place`] spread: the tensors decide where layers run again.
     fn map_tensors(&mut self, f: &mut dyn FnMut(&Tensor) -> Result<Tensor>) -> Result<()> {
+        self.placement = None;
         for layer in &mut self.layers {
             layer.map_tensors(f)?;
         }

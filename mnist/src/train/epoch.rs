@@ -36,6 +36,14 @@ pub struct EvalResult {
     pub predictions: Vec<u8>,
 }
 
+/// Where the logits come out: the last parameter's device (the CPU head of a hybrid model).
+fn output_device(model: &Sequential, batches: &BatchSource) -> Device {
+    model
+        .parameters()
+        .last()
+        .map_or(batches.device(), |p| p.device())
+}
+
 /// Runs one epoch of training steps; the learning rate follows `plan` per batch. The loss and
 /// accuracy accumulate on the model's device and are read every [`READ_EVERY`] batches (every
 /// batch on the CPU), which is also where a non-finite loss is caught.
@@ -52,7 +60,7 @@ pub fn train_epoch(
 ) -> Result<EpochResult, TrainError> {
     model.set_training(true);
     let start = Instant::now();
-    let device = batches.device();
+    let device = output_device(model, batches);
     let mut metrics = RunningMetrics::new(device, DType::F32)?;
     let batches_per_epoch = batches.num_batches();
     let mut interrupted = false;
@@ -121,7 +129,7 @@ pub fn train_epoch(
 pub fn evaluate(model: &mut Sequential, batches: &BatchSource) -> Result<EvalResult, TrainError> {
     model.set_training(false);
     let _guard = no_grad();
-    let mut metrics = RunningMetrics::new(batches.device(), DType::F32)?;
+    let mut metrics = RunningMetrics::new(output_device(model, batches), DType::F32)?;
     let mut predictions = Vec::new();
     batches.for_each(0, |_, x, y| {
         let logits = model.forward(&x)?;

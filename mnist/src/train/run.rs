@@ -6,6 +6,7 @@ use std::sync::atomic::AtomicBool;
 
 use engine::nn::{LayerSummary, Module, Sequential};
 use engine::optim::{Adam, AdamW, Optimizer, Sgd};
+use engine::Device;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::batches::BatchSource;
@@ -14,7 +15,7 @@ use super::schedule::LrPlan;
 use super::state::{load_state, resolve_device, save_state, Progress};
 use super::TrainError;
 use crate::augment::Augment;
-use crate::config::{OptimizerKind, TrainConfig};
+use crate::config::{OptimizerKind, Placement, TrainConfig};
 use crate::data::Mnist;
 use crate::dataset::{split_train_val, Loader};
 use crate::report::EpochMetrics;
@@ -59,7 +60,8 @@ pub fn train(
         train_set = train_set.take(n);
     }
     let mut model = config.model.build(config.seed);
-    model.to_device(device)?;
+    place(&mut model, config, device)?;
+    let input_device = model.input_device().unwrap_or(device);
     let mut optimizer = build_optimizer(config, &model);
     let augment = (config.augment || config.elastic).then(|| {
         let warp = Augment::new(10.0, 2.0);
@@ -74,8 +76,8 @@ pub fn train(
         .seed(config.seed)
         .augment(augment);
     let plan = LrPlan::new(config, loader.num_batches());
-    let batches = BatchSource::new(loader, device)?;
-    let val_batches = BatchSource::eval(&val_set, EVAL_BATCH, device)?;
+    let batches = BatchSource::new(loader, input_device)?;
+    let val_batches = BatchSource::eval(&val_set, EVAL_BATCH, input_device)?;
 
     let (run, mut metrics, mut progress) = match &opts.resume {
         Some(dir) => {
@@ -207,6 +209,31 @@ pub fn train(
     })
 }
 
+/// Puts `model` on `device`, or with `--placement hybrid` its layers before `Flatten` (the
+/// convolutional blocks) on `device` and the rest on the CPU.
+fn place(model: &mut Sequential, config: &TrainConfig, device: Device) -> Result<(), TrainError> {
+    match config.placement {
+        Placement::Single => Ok(model.to_device(device)?),
+        Placement::Hybrid => {
+            if !device.is_cuda() {
+                return Err(TrainError::Config(format!(
+                    "--placement hybrid needs a CUDA device (cuda, cuda:N or cuda-sim), not {device}"
+                )));
+            }
+            let split = (0..model.len())
+                .find(|&i| model.get(i).is_some_and(|l| l.describe().starts_with("Flatten")))
+                .filter(|&i| i > 0)
+                .ok_or_else(|| {
+                    TrainError::Config(format!(
+                        "--placement hybrid needs convolutional blocks before a Flatten; {} has none",
+                        config.model
+                    ))
+                })?;
+            Ok(model.place(|i| if i < split { device } else { Device::Cpu })?)
+        }
+    }
+}
+
 fn build_optimizer(config: &TrainConfig, model: &Sequential) -> Box<dyn Optimizer> {
     let params = model.parameters();
     match config.optimizer {
@@ -241,7 +268,7 @@ fn print_summary(
     config: &TrainConfig,
     model: &Sequential,
     (train, val): (usize, usize),
-    device: engine::Device,
+    device: Device,
     dir: &Path,
 ) {
     let picked = if config.device == "auto" {
@@ -250,7 +277,7 @@ fn print_summary(
         ""
     };
     let on = match device {
-        engine::Device::Cpu => "cpu".to_string(),
+        Device::Cpu => "cpu".to_string(),
         d => match engine::backend::cuda::CudaDevice::get(d) {
             Ok(dev) => format!("{d}, {}", dev.name()),
             Err(_) => d.to_string(),
