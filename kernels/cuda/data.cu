@@ -5,9 +5,9 @@
 // grid (grid-stride loops).
 #include "common.cuh"
 #include "math.cuh"
+#include "block.cuh"
 
 #define DATA_THREADS 256
-#define MAX_WARPS 32
 
 // out[b, p] = (images[idx[b] * pixels + p] / 255 - mean) / std. Consecutive threads take
 // consecutive pixels of one image: coalesced byte loads and T stores.
@@ -21,22 +21,6 @@ __device__ __forceinline__ void gather_normalize(const unsigned char* __restrict
         T v = T(images[(unsigned long long)indices[b] * pixels + p]);
         out[k] = (v / T(255) - mean) / std;
     }
-}
-
-// Sum of v over the block (blockDim.x a multiple of 32), valid in thread 0; fixed order.
-template <typename T> __device__ __forceinline__ T block_sum(T v) {
-    __shared__ T warp_sums[MAX_WARPS];
-    unsigned lane = threadIdx.x % WARP_SIZE, warp = threadIdx.x / WARP_SIZE;
-    v = warp_allsum(v);
-    if (lane == 0) warp_sums[warp] = v;
-    __syncthreads();
-    T total = T(0);
-    if (warp == 0) {
-        total = lane < blockDim.x / WARP_SIZE ? warp_sums[lane] : T(0);
-        total = warp_allsum(total);
-    }
-    __syncthreads();  // warp_sums may be reused by a later call
-    return total;
 }
 
 // Index of the first maximum of a row, or of its first NaN (the CPU's argmax_rows rule).

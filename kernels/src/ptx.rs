@@ -14,7 +14,6 @@ pub enum Module {
     Reduce,
     /// `cuda/philox.cu`: Philox4x32-10 random numbers and dropout.
     Philox,
-    // --- kerna modules (elementwise, copy, softmax, optim, data) ---
     /// `cuda/elementwise.cu`: the unary op table (forward, backward) and broadcasting binary ops.
     Elementwise,
     /// `cuda/copy.cu`: strided gather into contiguous, dtype conversion, fill.
@@ -25,25 +24,31 @@ pub enum Module {
     Optim,
     /// `cuda/data.cu`: batch gather + normalise from u8, label gather, metric accumulation.
     Data,
-    // --- end kerna modules ---
     /// `cuda/index.cu`: index_select forward and backward, narrow backward.
     Index,
+    /// `cuda/conv.cu`: im2col of a batch and its adjoint (col2im) for conv2d via the GEMM.
+    Conv,
+    /// `cuda/pool.cu`: max / average / adaptive pooling over window tables, fwd and bwd.
+    Pool,
+    /// `cuda/norm.cu`: BatchNorm channel sums, coefficients and affine passes.
+    Norm,
 }
 
 impl Module {
     /// Every shipped module.
-    pub const ALL: [Module; 9] = [
+    pub const ALL: [Module; 12] = [
         Module::Gemm,
         Module::Reduce,
         Module::Philox,
-        // --- kerna modules ---
         Module::Elementwise,
         Module::Copy,
         Module::Softmax,
         Module::Optim,
         Module::Data,
-        // --- end kerna modules ---
         Module::Index,
+        Module::Conv,
+        Module::Pool,
+        Module::Norm,
     ];
 
     /// The file stem: `kernels/cuda/<stem>.cu`, `kernels/ptx/<stem>.ptx`.
@@ -52,14 +57,15 @@ impl Module {
             Module::Gemm => "gemm",
             Module::Reduce => "reduce",
             Module::Philox => "philox",
-            // --- kerna modules ---
             Module::Elementwise => "elementwise",
             Module::Copy => "copy",
             Module::Softmax => "softmax",
             Module::Optim => "optim",
             Module::Data => "data",
-            // --- end kerna modules ---
             Module::Index => "index",
+            Module::Conv => "conv",
+            Module::Pool => "pool",
+            Module::Norm => "norm",
         }
     }
 
@@ -73,19 +79,18 @@ impl Module {
                 philox::PHILOX_UNIFORM_F32,
                 philox::DROPOUT_FWD_F32,
                 philox::DROPOUT_BWD_F32,
-                // --- kerna ---
                 philox::DROPOUT_FWD_F64,
                 philox::DROPOUT_BWD_F64,
-                // --- end kerna ---
             ],
-            // --- kerna modules ---
             Module::Elementwise => elementwise::ENTRIES,
             Module::Copy => copy::ENTRIES,
             Module::Softmax => softmax::ENTRIES,
             Module::Optim => optim::ENTRIES,
             Module::Data => data::ENTRIES,
-            // --- end kerna modules ---
             Module::Index => index::ENTRIES,
+            Module::Conv => conv::ENTRIES,
+            Module::Pool => pool::ENTRIES,
+            Module::Norm => norm::ENTRIES,
         }
     }
 }
@@ -96,14 +101,15 @@ pub fn ptx(m: Module) -> &'static str {
         Module::Gemm => include_str!("../ptx/gemm.ptx"),
         Module::Reduce => include_str!("../ptx/reduce.ptx"),
         Module::Philox => include_str!("../ptx/philox.ptx"),
-        // --- kerna modules ---
         Module::Elementwise => include_str!("../ptx/elementwise.ptx"),
         Module::Copy => include_str!("../ptx/copy.ptx"),
         Module::Softmax => include_str!("../ptx/softmax.ptx"),
         Module::Optim => include_str!("../ptx/optim.ptx"),
         Module::Data => include_str!("../ptx/data.ptx"),
-        // --- end kerna modules ---
         Module::Index => include_str!("../ptx/index.ptx"),
+        Module::Conv => include_str!("../ptx/conv.ptx"),
+        Module::Pool => include_str!("../ptx/pool.ptx"),
+        Module::Norm => include_str!("../ptx/norm.ptx"),
     }
 }
 
@@ -119,11 +125,9 @@ pub mod gemm {
     pub const SGEMM_BLOCK: (u32, u32, u32) = (16, 16, 1);
     /// Output tile of one `sgemm_f32` block: 64 x 64.
     pub const SGEMM_TILE: u32 = 64;
-    // --- kerna: f64 GEMM ---
     /// `gemm_f64(...)`: [`SGEMM_F32`] in double precision (same template, same parameters with
     /// `f64` alpha, beta and pointers; same block, tile and grid rules).
     pub const GEMM_F64: &str = "gemm_f64";
-    // --- end kerna ---
 }
 
 /// Entry points of `reduce.ptx`.
@@ -136,7 +140,6 @@ pub mod reduce {
     /// row-major matrix. 1-D block (at most 1024 threads), any 1-D grid.
     pub const SUM_ROWS_F32: &str = "sum_rows_f32";
 
-    // --- kerna: axis reductions ---
     /// Threads per block the engine launches the axis reductions with (any multiple of 32 up to
     /// 1024 works; the summation order, hence the bits, depends on it).
     pub const AXIS_THREADS: u32 = 256;
@@ -173,7 +176,6 @@ pub mod reduce {
         MAX_AXIS_F64,
         MAX_AXIS_BWD_F64,
     ];
-    // --- end kerna ---
 }
 
 /// Entry points of `philox.ptx`. The stream: key = (lo(seed), hi(seed)), counter block g =
@@ -187,7 +189,6 @@ pub mod philox {
     pub const DROPOUT_FWD_F32: &str = "dropout_fwd_f32";
     /// `dropout_bwd_f32(dy: *f32, mask: *u8, dx: *f32, n: u32, p: f32)`.
     pub const DROPOUT_BWD_F32: &str = "dropout_bwd_f32";
-    // --- kerna: f64 dropout ---
     /// `dropout_fwd_f64(x: *f64, y: *f64, mask: *u8, n: u32, p: f64, seed: u64, offset: u64)`:
     /// keeps element i iff `uniform_i >= (p as f32)`, uniform_i as in [`PHILOX_UNIFORM_F32`]:
     /// the same mask as [`DROPOUT_FWD_F32`] given `p as f32`; `y = x / (1 - p)` (scale in f64,
@@ -197,7 +198,6 @@ pub mod philox {
     /// `dropout_bwd_f64(dy: *f64, mask: *u8, dx: *f64, n: u32, p: f64)`:
     /// `dx = mask ? dy / (1 - p) : 0`. Grid-stride, any launch.
     pub const DROPOUT_BWD_F64: &str = "dropout_bwd_f64";
-    // --- end kerna ---
 }
 
 // ===== kerna: elementwise, copy, reduce-axis, softmax, optim, data entries =====
@@ -515,5 +515,108 @@ pub mod index {
         INDEX_SELECT_FWD_F64,
         INDEX_SELECT_BWD_F64,
         NARROW_BWD_F64,
+    ];
+}
+
+/// Entry points of `conv.ptx`. Both take the geometry as 14 u32 scalars `n, c, h, w, kh, kw,
+/// oh, ow, sh, sw, ph, pw, dh, dw` (batch, input channels and size, kernel, output size,
+/// stride, padding, dilation). The column matrix is `[c*kh*kw, n*oh*ow]`, row
+/// `(ci*kh + i)*kw + j`, column `(b*oh + oy)*ow + ox`. 1-D block of 256 threads, any grid.
+pub mod conv {
+    pub const THREADS: u32 = 256;
+    /// `conv2d_im2col_T(x: *T, cols: *T, geometry..)`: the column matrix of the whole batch
+    /// (zeros in the padding).
+    pub const IM2COL_F32: &str = "conv2d_im2col_f32";
+    /// f64 twin of [`IM2COL_F32`].
+    pub const IM2COL_F64: &str = "conv2d_im2col_f64";
+    /// `conv2d_col2im_T(dcols: *T, dx: *T, geometry..)`: the input gradient, each input
+    /// element summing the column entries that read it, taps in order (no atomics).
+    pub const COL2IM_F32: &str = "conv2d_col2im_f32";
+    /// f64 twin of [`COL2IM_F32`].
+    pub const COL2IM_F64: &str = "conv2d_col2im_f64";
+
+    /// Every entry of the module.
+    pub const ENTRIES: &[&str] = &[IM2COL_F32, COL2IM_F32, IM2COL_F64, COL2IM_F64];
+}
+
+/// Entry points of `pool.ptx` over dense `(planes, h, w)`; `tab` is the u32 window table
+/// `rows[3*oh] | cols[3*ow] | row_cover[2*h] | col_cover[2*w]` (each window `start, end,
+/// div`; each cover `first, last + 1` of the outputs whose windows hold that input line).
+/// Dims are `planes, h, w, oh, ow: u32`. 1-D block of 256 threads, any grid.
+pub mod pool {
+    pub const THREADS: u32 = 256;
+    /// `max_pool2d_fwd_T(x, y, argmax: *u32, tab, dims..)`: window maxima and their in-plane
+    /// index (first maximum; a NaN takes over, as on the CPU).
+    pub const MAX_FWD_F32: &str = "max_pool2d_fwd_f32";
+    pub const MAX_FWD_F64: &str = "max_pool2d_fwd_f64";
+    /// `max_pool2d_bwd_T(dy, argmax, tab, dx, dims..)`: each input sums the upstream
+    /// gradient of the covering outputs whose argmax it is (a gather).
+    pub const MAX_BWD_F32: &str = "max_pool2d_bwd_f32";
+    pub const MAX_BWD_F64: &str = "max_pool2d_bwd_f64";
+    /// `avg_pool2d_fwd_T(x, y, tab, dims..)`: window sum / (row div * col div).
+    pub const AVG_FWD_F32: &str = "avg_pool2d_fwd_f32";
+    pub const AVG_FWD_F64: &str = "avg_pool2d_fwd_f64";
+    /// `avg_pool2d_bwd_T(dy, tab, dx, dims..)`: each input sums `dy / div` of its covering
+    /// outputs, in output order.
+    pub const AVG_BWD_F32: &str = "avg_pool2d_bwd_f32";
+    pub const AVG_BWD_F64: &str = "avg_pool2d_bwd_f64";
+
+    /// Every entry of the module.
+    pub const ENTRIES: &[&str] = &[
+        MAX_FWD_F32,
+        MAX_BWD_F32,
+        AVG_FWD_F32,
+        AVG_BWD_F32,
+        MAX_FWD_F64,
+        MAX_BWD_F64,
+        AVG_FWD_F64,
+        AVG_BWD_F64,
+    ];
+}
+
+/// Entry points of `norm.ptx` (BatchNorm over dense `(n, c, s)`, s = H*W). `sums` are f64
+/// pairs per channel. Pointers documented "nullable" may be 0.
+pub mod norm {
+    pub const THREADS: u32 = 256;
+    /// `channel_sums_T(a, sa, sa_stride: u32, b, sb, sb_stride: u32, sums: *f64, n, c, s)`:
+    /// `sums[2ch] = Σ (a - sa[ch*sa_stride])`, `sums[2ch+1] = Σ (a - ..)(b - sb[ch*sb_stride])`
+    /// (sa, sb nullable: no shift). One block of 256 threads per channel, any grid.
+    pub const CHANNEL_SUMS_F32: &str = "channel_sums_f32";
+    pub const CHANNEL_SUMS_F64: &str = "channel_sums_f64";
+    /// `batch_norm_train_coeffs_T(sums, x, gamma?, beta?, running_mean?, running_var?, mean,
+    /// inv_std, scale, shift, c, s, m: u32, eps: f64, momentum: f64)`: statistics from sums of
+    /// x shifted by `x[ch*s]`, the affine coefficients, and the running update (unbiased).
+    pub const TRAIN_COEFFS_F32: &str = "batch_norm_train_coeffs_f32";
+    pub const TRAIN_COEFFS_F64: &str = "batch_norm_train_coeffs_f64";
+    /// `batch_norm_eval_coeffs_T(running_mean, running_var, gamma?, beta?, mean, inv_std,
+    /// scale, shift, c, eps: f64)`.
+    pub const EVAL_COEFFS_F32: &str = "batch_norm_eval_coeffs_f32";
+    pub const EVAL_COEFFS_F64: &str = "batch_norm_eval_coeffs_f64";
+    /// `batch_norm_bwd_coeffs_T(sums, mean, inv_std, gamma?, k_dy, k_x, k_0, dgamma?,
+    /// dbeta?, c, m: u32, training: u32)` from `sums = (Σ dy, Σ dy (x - mean))`.
+    pub const BWD_COEFFS_F32: &str = "batch_norm_bwd_coeffs_f32";
+    pub const BWD_COEFFS_F64: &str = "batch_norm_bwd_coeffs_f64";
+    /// `channel_affine_T(x, scale, shift, y, n, c, s)`: `y = x * scale[ch] + shift[ch]`.
+    pub const AFFINE_F32: &str = "channel_affine_f32";
+    pub const AFFINE_F64: &str = "channel_affine_f64";
+    /// `channel_affine2_T(dy, x, k_dy, k_x, k_0, dx, n, c, s)`:
+    /// `dx = dy * k_dy[ch] + x * k_x[ch] + k_0[ch]`.
+    pub const AFFINE2_F32: &str = "channel_affine2_f32";
+    pub const AFFINE2_F64: &str = "channel_affine2_f64";
+
+    /// Every entry of the module.
+    pub const ENTRIES: &[&str] = &[
+        CHANNEL_SUMS_F32,
+        TRAIN_COEFFS_F32,
+        EVAL_COEFFS_F32,
+        BWD_COEFFS_F32,
+        AFFINE_F32,
+        AFFINE2_F32,
+        CHANNEL_SUMS_F64,
+        TRAIN_COEFFS_F64,
+        EVAL_COEFFS_F64,
+        BWD_COEFFS_F64,
+        AFFINE_F64,
+        AFFINE2_F64,
     ];
 }
