@@ -2,9 +2,12 @@
 //! counted, PyTorch's default), adaptive average (PyTorch's bins) and global average.
 //! Kernels live in `backend/cpu/pool.rs`; each backward node sits under its forward.
 
+use std::sync::Arc;
+
 use crate::autograd::{record, BackwardOp};
 use crate::backend::cpu;
 use crate::backend::cpu::pool::{Sliding, Windows};
+use crate::backend::cuda::{self, CudaStorage, DeviceBlock};
 use crate::device::{CpuStorage, Storage};
 use crate::dtype::Float;
 use crate::error::{Error, Result};
@@ -30,9 +33,13 @@ impl Tensor {
         let (storage, argmax) = match &*x.read_storage() {
             Storage::Cpu(s) => crate::cpu_with!(s, |v: F| {
                 let (out, idx) = cpu::pool::max_pool2d_fwd(&v[x.dense_range()], &win);
-                (Storage::Cpu(F::into_storage(out)), idx)
+                (Storage::Cpu(F::into_storage(out)), Argmax::Host(idx))
             }),
-            _ => return Err(crate::backend::cuda::not_wired("max_pool2d")),
+            Storage::Cuda(s) => {
+                let planes = x.dim(0) * x.dim(1);
+                let (y, idx) = cuda::pool::max_fwd(s, x.dense_range().start, planes, &win)?;
+                (Storage::Cuda(y), Argmax::Device(idx))
+            }
         };
         let out = Tensor::from_storage(storage, out_shape(self, &win));
         Ok(record(out, &[self], || MaxPool2dBackward { win, argmax }))
@@ -84,7 +91,16 @@ impl Tensor {
             Storage::Cpu(s) => Storage::Cpu(crate::cpu_map!(s, |v: F| {
                 cpu::pool::avg_pool2d_fwd(&v[x.dense_range()], &win)
             })),
-            _ => return Err(crate::backend::cuda::not_wired("avg_pool_with")),
+            Storage::Cuda(s) => {
+                let planes = x.dim(0) * x.dim(1);
+                Storage::Cuda(cuda::pool::avg(
+                    s,
+                    x.dense_range().start,
+                    planes,
+                    &win,
+                    true,
+                )?)
+            }
         };
         let out = Tensor::from_storage(storage, out_shape(self, &win));
         Ok(record(out, &[self], || AvgPool2dBackward { win, op }))
@@ -146,24 +162,33 @@ fn sliding_windows(
     })
 }
 
-/// Wraps a gradient vector computed by `f` on the dense upstream gradient.
+/// The input gradient of a pool from the dense upstream gradient: `cpu` on host storage,
+/// `gpu` on device storage (each given the storage and the gradient's element offset).
 fn pool_grad(
     grad: &Tensor,
     shape: &[usize],
-    f: impl Fn(&CpuStorage, std::ops::Range<usize>) -> CpuStorage,
+    cpu: impl Fn(&CpuStorage, std::ops::Range<usize>) -> Result<CpuStorage>,
+    gpu: impl Fn(&CudaStorage, usize, usize) -> Result<CudaStorage>,
 ) -> Result<Tensor> {
     let dy = grad.contiguous()?;
+    let planes = shape[0] * shape[1];
     let storage = match &*dy.read_storage() {
-        Storage::Cpu(s) => Storage::Cpu(f(s, dy.dense_range())),
-        _ => return Err(crate::backend::cuda::not_wired("pool_grad")),
+        Storage::Cpu(s) => Storage::Cpu(cpu(s, dy.dense_range())?),
+        Storage::Cuda(s) => Storage::Cuda(gpu(s, dy.dense_range().start, planes)?),
     };
     Ok(Tensor::from_storage(storage, shape))
+}
+
+/// The in-plane index of every output's maximum, where the forward ran.
+enum Argmax {
+    Host(Vec<u32>),
+    Device(Arc<DeviceBlock>),
 }
 
 /// Saves the windows and the in-plane argmax of every output.
 struct MaxPool2dBackward {
     win: Windows,
-    argmax: Vec<u32>,
+    argmax: Argmax,
 }
 
 impl BackwardOp for MaxPool2dBackward {
@@ -172,13 +197,28 @@ impl BackwardOp for MaxPool2dBackward {
     }
     /// Each output's gradient goes to exactly the input element that was its maximum.
     fn backward(&self, inputs: &[Tensor], grad: &Tensor) -> Result<Vec<Option<Tensor>>> {
-        let dx = pool_grad(grad, inputs[0].dims(), |s, r| {
-            crate::cpu_map!(s, |v: F| cpu::pool::max_pool2d_bwd(
-                &v[r.clone()],
-                &self.argmax,
-                &self.win
-            ))
-        })?;
+        let wrong = || {
+            Error::device(
+                "max_pool2d",
+                "gradient and saved argmax on different devices",
+            )
+        };
+        let dx = pool_grad(
+            grad,
+            inputs[0].dims(),
+            |s, r| match &self.argmax {
+                Argmax::Host(idx) => Ok(crate::cpu_map!(s, |v: F| cpu::pool::max_pool2d_bwd(
+                    &v[r.clone()],
+                    idx,
+                    &self.win
+                ))),
+                Argmax::Device(_) => Err(wrong()),
+            },
+            |s, offset, planes| match &self.argmax {
+                Argmax::Device(idx) => cuda::pool::max_bwd(s, offset, idx, planes, &self.win),
+                Argmax::Host(_) => Err(wrong()),
+            },
+        )?;
         Ok(vec![Some(dx)])
     }
 }
@@ -195,12 +235,17 @@ impl BackwardOp for AvgPool2dBackward {
     }
     /// Each output's gradient spread evenly over its window (divided by the divisor).
     fn backward(&self, inputs: &[Tensor], grad: &Tensor) -> Result<Vec<Option<Tensor>>> {
-        let dx = pool_grad(grad, inputs[0].dims(), |s, r| {
-            crate::cpu_map!(s, |v: F| cpu::pool::avg_pool2d_bwd(
-                &v[r.clone()],
-                &self.win
-            ))
-        })?;
+        let dx = pool_grad(
+            grad,
+            inputs[0].dims(),
+            |s, r| {
+                Ok(crate::cpu_map!(s, |v: F| cpu::pool::avg_pool2d_bwd(
+                    &v[r.clone()],
+                    &self.win
+                )))
+            },
+            |s, offset, planes| cuda::pool::avg(s, offset, planes, &self.win, false),
+        )?;
         Ok(vec![Some(dx)])
     }
 }

@@ -10,6 +10,8 @@ pub mod dropout;
 pub mod elementwise;
 pub mod index;
 pub mod matmul;
+pub mod norm;
+pub mod pool;
 pub mod reduce;
 pub mod runtime;
 pub mod sim;
@@ -36,6 +38,8 @@ pub struct CudaDevice {
     funcs: Mutex<HashMap<String, FuncId>>,
     sim: Option<Arc<sim::SimGpu>>,
     poison: AtomicBool,
+    /// Small read-only tables (pooling windows) uploaded once per distinct content.
+    constants: Mutex<HashMap<Vec<u32>, Arc<DeviceBlock>>>,
 }
 
 impl std::fmt::Debug for CudaDevice {
@@ -71,6 +75,7 @@ impl CudaDevice {
             funcs: Mutex::new(HashMap::new()),
             sim,
             poison: AtomicBool::new(false),
+            constants: Mutex::new(HashMap::new()),
         });
         all.insert(device, dev.clone());
         Ok(dev)
@@ -100,6 +105,20 @@ impl CudaDevice {
     /// Name of the GPU (or "PTX simulator").
     pub fn name(&self) -> String {
         self.gpu().name()
+    }
+
+    /// `table` in device memory, uploaded on first use and shared after: the same geometry
+    /// in every step costs no transfer.
+    pub fn constant_u32(&self, table: &[u32]) -> Result<Arc<DeviceBlock>> {
+        let mut all = self.constants.lock().expect("constant cache");
+        if let Some(b) = all.get(table) {
+            return Ok(b.clone());
+        }
+        let block = Arc::new(self.pool.alloc(table.len() * 4)?);
+        let bytes: Vec<u8> = table.iter().flat_map(|v| v.to_le_bytes()).collect();
+        self.gpu().copy_htod(block.ptr(), &bytes)?;
+        all.insert(table.to_vec(), block.clone());
+        Ok(block)
     }
 
     /// The handle of kernel `entry` of `module`, loaded on first use and cached.
