@@ -233,6 +233,20 @@ impl Tensor {
     pub(crate) fn write_storage(&self) -> RwLockWriteGuard<'_, Storage> {
         self.0.storage.write().expect("storage lock poisoned")
     }
+    /// The device address of a contiguous CUDA tensor's first element (valid while the
+    /// tensor lives: its storage cannot move).
+    pub(crate) fn cuda_ptr(&self, op: &'static str) -> Result<u64> {
+        if !self.is_contiguous() {
+            return Err(Error::argument(op, "expected a contiguous tensor"));
+        }
+        match &*self.read_storage() {
+            Storage::Cuda(s) => Ok(s.ptr_at(self.layout().offset)),
+            Storage::Cpu(_) => Err(Error::device(
+                op,
+                format!("expected a CUDA tensor, got one on {}", self.device()),
+            )),
+        }
+    }
     /// The storage range of a contiguous tensor's elements.
     pub(crate) fn dense_range(&self) -> std::ops::Range<usize> {
         debug_assert!(self.is_contiguous(), "dense_range of a strided tensor");

@@ -9,8 +9,8 @@
 //! In eval the statistics are constants and `dx = gamma * inv_std * dy`.
 
 use crate::autograd::{no_grad, record, BackwardOp};
-use crate::backend::cpu;
 use crate::backend::cpu::norm::Ncs;
+use crate::backend::{cpu, cuda};
 use crate::cpu_with;
 use crate::device::{CpuStorage, Storage};
 use crate::dtype::{DType, Float};
@@ -98,6 +98,10 @@ impl Tensor {
         }
 
         let x = self.contiguous()?;
+        if x.device().is_cuda() {
+            let running = (running_mean, running_var);
+            return batch_norm_cuda(&x, running, (weight, bias), training, (momentum, eps), d);
+        }
         let (mean, var) = if training {
             batch_stats(&x, d)?
         } else {
@@ -146,6 +150,49 @@ impl Tensor {
             has_bias: bias.is_some(),
         }))
     }
+}
+
+/// [`Tensor::batch_norm`] on a GPU: statistics, coefficients and the running update all on
+/// the device (the same formulas as the CPU path below, in f64 per channel).
+fn batch_norm_cuda(
+    x: &Tensor,
+    (running_mean, running_var): (&Tensor, &Tensor),
+    (weight, bias): (Option<&Tensor>, Option<&Tensor>),
+    training: bool,
+    (momentum, eps): (f64, f64),
+    d: Ncs,
+) -> Result<Tensor> {
+    let ptr = |t: Option<&Tensor>| t.map_or(Ok(0), |t| t.cuda_ptr(OP));
+    let affine = (ptr(weight)?, ptr(bias)?);
+    let running = (ptr(Some(running_mean))?, ptr(Some(running_var))?);
+    let x_ptr = x.cuda_ptr(OP)?;
+    let (y, co) = {
+        let xs = x.read_storage();
+        let Storage::Cuda(xs) = &*xs else {
+            return Err(Error::device(OP, "expected device storage"));
+        };
+        let co = if training {
+            // The kernel updates the running statistics in place: hold their write locks.
+            let _rm = running_mean.write_storage();
+            let _rv = running_var.write_storage();
+            cuda::norm::train_coeffs(xs, x_ptr, d, affine, running, eps, momentum)?
+        } else {
+            cuda::norm::eval_coeffs(xs.cuda_device(), xs.dtype(), d.c, affine, running, eps)?
+        };
+        (cuda::norm::affine(xs, x_ptr, &co, d)?, co)
+    };
+    let y = Tensor::from_storage(Storage::Cuda(y), x.shape());
+    let mut inputs = vec![x];
+    inputs.extend(weight);
+    inputs.extend(bias);
+    Ok(record(y, &inputs, || BatchNormBackward {
+        mean: Tensor::from_storage(Storage::Cuda(co.mean), [d.c]),
+        inv_std: Tensor::from_storage(Storage::Cuda(co.inv_std), [d.c]),
+        d,
+        training,
+        has_weight: weight.is_some(),
+        has_bias: bias.is_some(),
+    }))
 }
 
 /// Batch mean and biased variance per channel, from shifted one-pass sums.
@@ -203,6 +250,41 @@ struct BatchNormBackward {
     has_bias: bool,
 }
 
+impl BatchNormBackward {
+    /// The backward on a GPU: sums, coefficients and `dx` on the device.
+    fn backward_cuda(
+        &self,
+        x: &Tensor,
+        weight: Option<&Tensor>,
+        g: &Tensor,
+        need: (bool, bool, bool),
+    ) -> Result<Vec<Option<Tensor>>> {
+        let (dy, x) = (g.contiguous()?, x.contiguous()?);
+        check_same(OP, &x, &dy)?;
+        let ptrs = (dy.cuda_ptr(OP)?, x.cuda_ptr(OP)?);
+        let stats = (self.mean.cuda_ptr(OP)?, self.inv_std.cuda_ptr(OP)?);
+        let gamma = weight.map_or(Ok(0), |w| w.cuda_ptr(OP))?;
+        let grads = match &*dy.read_storage() {
+            Storage::Cuda(s) => {
+                cuda::norm::backward(s, ptrs, stats, gamma, self.d, self.training, need)?
+            }
+            Storage::Cpu(_) => return Err(Error::device(OP, "expected device storage")),
+        };
+        let c = self.d.c;
+        let wrap = |s: Option<crate::backend::cuda::CudaStorage>, shape: &[usize]| {
+            s.map(|s| Tensor::from_storage(Storage::Cuda(s), shape))
+        };
+        let mut out = vec![wrap(grads.dx, x.dims())];
+        if self.has_weight {
+            out.push(wrap(grads.dgamma, &[c]));
+        }
+        if self.has_bias {
+            out.push(wrap(grads.dbeta, &[c]));
+        }
+        Ok(out)
+    }
+}
+
 impl BackwardOp for BatchNormBackward {
     fn name(&self) -> &'static str {
         OP
@@ -213,11 +295,14 @@ impl BackwardOp for BatchNormBackward {
         let x = &inputs[0];
         let weight = self.has_weight.then(|| &inputs[1]);
         let bias = self.has_bias.then(|| &inputs[1 + self.has_weight as usize]);
-        let (mean, inv_std) = (self.mean.to_vec::<f64>()?, self.inv_std.to_vec::<f64>()?);
-        let gamma = param_or(weight, 1.0, d.c)?;
         let need_x = x.requires_grad();
         let need_w = weight.is_some_and(|w| w.requires_grad());
         let need_b = bias.is_some_and(|b| b.requires_grad());
+        if x.device().is_cuda() {
+            return self.backward_cuda(x, weight, g, (need_x, need_w, need_b));
+        }
+        let (mean, inv_std) = (self.mean.to_vec::<f64>()?, self.inv_std.to_vec::<f64>()?);
+        let gamma = param_or(weight, 1.0, d.c)?;
 
         let dy = g.contiguous()?;
         let x = x.contiguous()?;
