@@ -5,6 +5,7 @@
 use crate::autograd::{record, BackwardOp};
 use crate::backend::cpu;
 use crate::backend::cpu::conv::ConvGeom;
+use crate::backend::cuda::{self, CudaStorage};
 use crate::device::{CpuStorage, Storage};
 use crate::dtype::Float;
 use crate::error::{Error, Result};
@@ -52,7 +53,9 @@ impl Tensor {
                 (Storage::Cpu(xc), Storage::Cpu(wc)) => {
                     let bc = bs.as_deref().map(|s| match s {
                         Storage::Cpu(bc) => Ok(bc),
-                        Storage::Cuda(_) => Err(crate::backend::cuda::not_wired("conv2d")),
+                        Storage::Cuda(_) => {
+                            Err(Error::device("conv2d", "bias on the GPU, input on the CPU"))
+                        }
                     });
                     let bc = bc.transpose()?;
                     Storage::Cpu(crate::cpu_map!(xc, |xv: F| {
@@ -66,7 +69,25 @@ impl Tensor {
                         cpu::conv::conv2d_fwd(&xv[x.dense_range()], wv, bv, &geom)
                     }))
                 }
-                _ => return Err(crate::backend::cuda::not_wired("conv2d")),
+                (Storage::Cuda(xc), Storage::Cuda(wc)) => {
+                    let bias = match (bs.as_deref(), &b) {
+                        (Some(Storage::Cuda(bc)), Some(b)) => Some((bc, b.dense_range().start)),
+                        (None, _) => None,
+                        _ => {
+                            return Err(Error::device(
+                                "conv2d",
+                                "bias on the CPU, input on the GPU",
+                            ))
+                        }
+                    };
+                    Storage::Cuda(cuda::conv::forward(
+                        (xc, x.dense_range().start),
+                        (wc, w.dense_range().start),
+                        bias,
+                        &geom,
+                    )?)
+                }
+                _ => return Err(crate::ops::mixed_devices("conv2d", &x, &w)),
             }
         };
         let out = Tensor::from_storage(storage, [geom.n, geom.c_out, geom.oh, geom.ow]);
@@ -203,7 +224,21 @@ impl BackwardOp for Conv2dBackward {
                     )
                 })
             }
-            _ => return Err(crate::backend::cuda::not_wired("backward")),
+            (Storage::Cuda(xc), Storage::Cuda(wc), Storage::Cuda(dyc)) => {
+                check_same("conv2d", &x, &dy)?;
+                let (dx, dw, db) = cuda::conv::backward(
+                    (xc, x.dense_range().start),
+                    (wc, w.dense_range().start),
+                    (dyc, dy.dense_range().start),
+                    g,
+                    (need_dx, need_dw, need_db),
+                )?;
+                let wrap = |s: Option<CudaStorage>, shape: &[usize]| {
+                    s.map(|s| Tensor::from_storage(Storage::Cuda(s), shape))
+                };
+                (wrap(dx, x.dims()), wrap(dw, w.dims()), wrap(db, &[g.c_out]))
+            }
+            _ => return Err(crate::ops::mixed_devices("conv2d", &x, &dy)),
         };
         let mut grads = vec![dx, dw];
         if inputs.len() == 3 {

@@ -4,19 +4,90 @@
 
 use kernels::ptx::{gemm, Module};
 
-use super::{copy, scalar_arg, Arg, CudaStorage, LaunchShape};
+use super::{copy, scalar_arg, Arg, CudaDevice, CudaStorage, LaunchShape};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::shape::Layout;
 
-/// One operand as the kernel addresses it.
-struct Operand {
-    ptr: u64,
-    ld: i32,
-    batch_stride: i64,
-    trans: i32,
+/// One operand as the kernel addresses it: element (i, k) of the m x k matrix `op(A[b])` is
+/// `ptr[b * batch_stride + i * ld + k]`, or `ptr[b * batch_stride + k * ld + i]` when `trans`.
+#[derive(Debug)]
+pub struct Operand {
+    pub ptr: u64,
+    pub ld: usize,
+    pub batch_stride: usize,
+    pub trans: bool,
     /// A gathered copy, kept alive until the launch is queued.
     _copy: Option<CudaStorage>,
+}
+
+impl Operand {
+    /// A plain operand at `ptr`.
+    pub fn new(ptr: u64, ld: usize, batch_stride: usize, trans: bool) -> Operand {
+        Operand {
+            ptr,
+            ld,
+            batch_stride,
+            trans,
+            _copy: None,
+        }
+    }
+}
+
+/// `C[b] = op(A[b]) op(B[b])` (`m x k` times `k x n`) for `b < batch`, into the dense
+/// `C[b]` at `c + b * m * n` (row stride `n`).
+#[allow(clippy::too_many_arguments)]
+pub fn gemm(
+    dev: &CudaDevice,
+    dtype: DType,
+    (m, n, k): (usize, usize, usize),
+    a: &Operand,
+    b: &Operand,
+    c: u64,
+    batch: usize,
+) -> Result<()> {
+    if batch * m * n == 0 {
+        return Ok(());
+    }
+    let int = |v: usize| {
+        i32::try_from(v)
+            .map(Arg::I32)
+            .map_err(|_| Error::shape("matmul", format!("size {v} exceeds i32")))
+    };
+    let args = [
+        int(m)?,
+        int(n)?,
+        int(k)?,
+        scalar_arg(dtype, 1.0),
+        Arg::Ptr(a.ptr),
+        int(a.ld)?,
+        Arg::U64(a.batch_stride as u64),
+        Arg::I32(a.trans as i32),
+        Arg::Ptr(b.ptr),
+        int(b.ld)?,
+        Arg::U64(b.batch_stride as u64),
+        Arg::I32(b.trans as i32),
+        scalar_arg(dtype, 0.0),
+        Arg::Ptr(c),
+        int(n)?,
+        Arg::U64((m * n) as u64),
+        int(batch)?,
+    ];
+    let tile = gemm::SGEMM_TILE as usize;
+    let shape = LaunchShape {
+        grid: (
+            n.div_ceil(tile).min(65535) as u32,
+            m.div_ceil(tile).min(65535) as u32,
+            batch.min(65535) as u32,
+        ),
+        block: gemm::SGEMM_BLOCK,
+        shared_bytes: 0,
+    };
+    let entry = match dtype {
+        DType::F32 => gemm::SGEMM_F32,
+        DType::F64 => gemm::GEMM_F64,
+    };
+    dev.launch(Module::Gemm, entry, shape, &args)
 }
 
 /// The single stride that steps through the flattened batch dims, if there is one.
@@ -47,23 +118,15 @@ fn operand(s: &CudaStorage, l: &Layout) -> Result<Operand> {
         Some(bs) if rs == 1 || rows == 1 => Some((cs.max(rows), bs, 1)),
         _ => None,
     };
-    let as_i32 =
-        |v: usize| i32::try_from(v).map_err(|_| Error::shape("matmul", "stride exceeds i32"));
     match direct {
-        Some((ld, bs, trans)) => Ok(Operand {
-            ptr: s.ptr_at(l.offset),
-            ld: as_i32(ld)?,
-            batch_stride: bs as i64,
-            trans,
-            _copy: None,
-        }),
+        Some((ld, bs, trans)) => Ok(Operand::new(s.ptr_at(l.offset), ld, bs, trans == 1)),
         None => {
             let c = copy::contiguous(s, l)?;
             Ok(Operand {
                 ptr: c.ptr(),
-                ld: as_i32(cols)?,
-                batch_stride: (rows * cols) as i64,
-                trans: 0,
+                ld: cols,
+                batch_stride: rows * cols,
+                trans: false,
                 _copy: Some(c),
             })
         }
@@ -83,49 +146,7 @@ pub fn batched(
     let batch: usize = la.dims()[..r - 2].iter().product();
     let dev = a.cuda_device();
     let out = CudaStorage::uninit(dev, batch * m * n, a.dtype())?;
-    if batch * m * n == 0 {
-        return Ok(out);
-    }
-    let int = |v: usize| {
-        i32::try_from(v)
-            .map(Arg::I32)
-            .map_err(|_| Error::shape("matmul", format!("size {v} exceeds i32")))
-    };
     let (oa, ob) = (operand(a, la)?, operand(b, lb)?);
-    let dtype = a.dtype();
-    let args = [
-        int(m)?,
-        int(n)?,
-        int(k)?,
-        scalar_arg(dtype, 1.0),
-        Arg::Ptr(oa.ptr),
-        Arg::I32(oa.ld),
-        Arg::U64(oa.batch_stride as u64),
-        Arg::I32(oa.trans),
-        Arg::Ptr(ob.ptr),
-        Arg::I32(ob.ld),
-        Arg::U64(ob.batch_stride as u64),
-        Arg::I32(ob.trans),
-        scalar_arg(dtype, 0.0),
-        Arg::Ptr(out.ptr()),
-        int(n)?,
-        Arg::U64((m * n) as u64),
-        int(batch)?,
-    ];
-    let tile = gemm::SGEMM_TILE as usize;
-    let shape = LaunchShape {
-        grid: (
-            n.div_ceil(tile).min(65535) as u32,
-            m.div_ceil(tile).min(65535) as u32,
-            batch.min(65535) as u32,
-        ),
-        block: gemm::SGEMM_BLOCK,
-        shared_bytes: 0,
-    };
-    let entry = match dtype {
-        DType::F32 => gemm::SGEMM_F32,
-        DType::F64 => "gemm_f64",
-    };
-    dev.launch(Module::Gemm, entry, shape, &args)?;
+    gemm(dev, a.dtype(), (m, n, k), &oa, &ob, out.ptr(), batch)?;
     Ok(out)
 }

@@ -4,6 +4,7 @@
 //! code (and the PTX) that `--device cuda` runs.
 
 pub mod alloc;
+pub mod conv;
 pub mod copy;
 pub mod driver;
 pub mod dropout;
