@@ -118,7 +118,7 @@ impl Tensor {
             Storage::Cpu(s) => Storage::Cpu(crate::cpu_map!(s, |v: F| {
                 cpu::norm::channel_affine(&v[range.clone()], &cast::<F>(&scale), &cast(&shift), d)
             })),
-            _ => return Err(crate::backend::cuda::not_wired("batch_norm")),
+            _ => return Err(Error::device(OP, "expected CPU storage (CUDA has its own path)")),
         };
         let y = Tensor::from_storage(storage, x.shape());
 
@@ -207,7 +207,7 @@ fn batch_stats(x: &Tensor, d: Ncs) -> Result<(Vec<f64>, Vec<f64>)> {
             let sums = cpu::norm::channel_sums(v, &shift, v, &shift, d);
             sums.into_iter().zip(shift).collect::<Vec<_>>()
         }),
-        _ => return Err(crate::backend::cuda::not_wired("batch_stats")),
+        _ => return Err(Error::device(OP, "expected CPU storage (CUDA has its own path)")),
     };
     let m = (d.n * d.s) as f64;
     Ok(sums
@@ -345,7 +345,7 @@ impl BackwardOp for BatchNormBackward {
                 });
                 (dx, sums)
             }),
-            _ => return Err(crate::backend::cuda::not_wired("backward")),
+            _ => return Err(Error::device(OP, "expected CPU storage (CUDA has its own path)")),
         };
         let dtype = x.dtype();
         let mut grads = vec![dx];

@@ -185,8 +185,3 @@ pub fn u32_arg(op: &'static str, v: usize) -> Result<Arg> {
         )
     })
 }
-
-/// The error for an op that has no CUDA kernel wired yet (temporary while the backend grows).
-pub fn not_wired(op: &'static str) -> Error {
-    Error::device(op, "this op has no CUDA kernel yet; run it on the CPU")
-}
