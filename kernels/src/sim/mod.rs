@@ -5,7 +5,8 @@
 //! - [`ir`] / [`decode`] / [`decode_operands`] / [`decode_ops`]: syntax tree to a compact
 //!   instruction form (register indices, resolved branch targets, immediates as constant
 //!   registers, handler chosen once),
-//! - [`alu`] / [`float`]: the arithmetic semantics (integer corners, IEEE rounding modes, cvt),
+//! - [`alu`] / [`float`] / [`softfloat`]: the arithmetic semantics (integer corners, cvt; IEEE
+//!   directed rounding from exact integer arithmetic, one rounding routine for f16/f32/f64),
 //! - [`memory`]: the device's global address space (allocations far apart, unmapped gaps),
 //! - [`exec`] / [`exec_ops`] / [`exec_mem`] / [`warpops`]: execution (per-lane PCs,
 //!   warp-grouped stepping, barriers and warp rendezvous, deadlock and divergence detection),
@@ -39,6 +40,7 @@ pub mod ir;
 pub mod lexer;
 pub mod memory;
 pub mod parse;
+pub mod softfloat;
 pub mod stats;
 pub mod warpops;
 
