@@ -3,7 +3,7 @@
 
 use super::decode::{decode_kernel, GlobalSyms};
 use super::error::SimError;
-use super::exec::{Launch, Scratch};
+use super::exec::{note, BlockRun, Launch, Scratch};
 use super::ir::{Kernel, ParamInfo};
 use super::memory::{DevicePtr, GlobalMem};
 use super::parse::{parse_module, Opnd};
@@ -346,39 +346,50 @@ impl Context {
         let nblocks = g.0 as u64 * g.1 as u64 * g.2 as u64;
         let t0 = Instant::now();
         let mut total = LaunchStats::default();
-        if self.opts.parallel && nblocks > 1 {
+        let runs: Vec<BlockRun> = if self.opts.parallel && nblocks > 1 {
             let abort = AtomicBool::new(false);
-            let results: Vec<Result<LaunchStats, (u64, SimError)>> = (0..nblocks)
+            (0..nblocks)
                 .into_par_iter()
                 .map_init(Scratch::default, |s, i| {
                     if abort.load(Ordering::Relaxed) {
-                        return Ok(LaunchStats::default());
+                        return None;
                     }
-                    l.run_block(s, i).map_err(|e| {
+                    let r = l.run_block(s, i);
+                    if r.fatal {
                         abort.store(true, Ordering::Relaxed);
-                        (i, e)
-                    })
-                })
-                .collect();
-            let mut first: Option<(u64, SimError)> = None;
-            for r in results {
-                match r {
-                    Ok(s) => total.merge(&s),
-                    Err((i, e)) => {
-                        if first.as_ref().is_none_or(|(j, _)| i < *j) {
-                            first = Some((i, e));
-                        }
                     }
-                }
-            }
-            if let Some((_, e)) = first {
-                return Err(e);
-            }
+                    Some(r)
+                })
+                .collect::<Vec<_>>()
+                .into_iter()
+                .flatten()
+                .collect()
         } else {
             let mut s = Scratch::default();
+            let mut runs = vec![];
             for i in 0..nblocks {
-                total.merge(&l.run_block(&mut s, i)?);
+                let r = l.run_block(&mut s, i);
+                let fatal = r.fatal;
+                runs.push(r);
+                if fatal {
+                    break;
+                }
             }
+            runs
+        };
+        // every finding, in block order, up to the first fatal one
+        let mut findings = vec![];
+        for r in runs {
+            total.merge(&r.stats);
+            for e in r.findings {
+                note(&mut findings, e);
+            }
+            if r.fatal {
+                break;
+            }
+        }
+        if !findings.is_empty() {
+            return Err(SimError::from_findings(findings));
         }
         total.seconds = t0.elapsed().as_secs_f64();
         Ok(total)

@@ -52,6 +52,34 @@ pub(crate) struct BlockMem {
     pub race: RaceState,
     pub stats: LaunchStats,
     pub ghint: usize,
+    /// Findings that let execution go on (races, uninitialised reads), in the order found.
+    pub findings: Vec<SimError>,
+}
+
+/// The most findings one block (and one launch) keeps; repeats of a (kind, line) are dropped.
+pub(crate) const MAX_FINDINGS: usize = 32;
+
+impl BlockMem {
+    /// Record a finding that does not stop the block.
+    pub fn note(&mut self, e: SimError) {
+        note(&mut self.findings, e);
+    }
+}
+
+/// Add `e` to `list` unless one of its kind and PTX line is there already (or the list is full).
+pub(crate) fn note(list: &mut Vec<SimError>, e: SimError) {
+    let key = |x: &SimError| (x.kind(), x.ptx_line());
+    if list.len() < MAX_FINDINGS && !list.iter().any(|x| key(x) == key(&e)) {
+        list.push(e);
+    }
+}
+
+/// What running one block found: its statistics, the findings, and whether the last of them
+/// stopped it.
+pub(crate) struct BlockRun {
+    pub stats: LaunchStats,
+    pub findings: Vec<SimError>,
+    pub fatal: bool,
 }
 
 /// Reusable allocations of one host worker.
@@ -175,8 +203,40 @@ impl<'a> Launch<'a> {
         }
     }
 
-    /// Run block number `lin` to completion.
-    pub fn run_block(&self, s: &mut Scratch, lin: u64) -> Result<LaunchStats, SimError> {
+    /// Run block number `lin` to completion (or to its first fatal finding).
+    pub fn run_block(&self, s: &mut Scratch, lin: u64) -> BlockRun {
+        s.mem.findings.clear();
+        let r = self.run_block_to_end(s, lin);
+        let bm = &mut s.mem;
+        if self.checks {
+            for sp in bm.race.finish() {
+                let (hazard, other, oline) = sp.conflict;
+                let e = SimError::SharedRace {
+                    kernel: self.k.name.clone(),
+                    ptx_line: sp.line as usize,
+                    block: bm.ctaid,
+                    thread: self.thread_of(sp.tid),
+                    addr: sp.off as u64,
+                    hazard,
+                    other_thread: self.thread_of(other),
+                    other_line: oline as usize,
+                };
+                bm.note(e);
+            }
+        }
+        let mut findings = std::mem::take(&mut bm.findings);
+        let fatal = r.is_err();
+        if let Err(e) = r {
+            findings.push(e);
+        }
+        BlockRun {
+            stats: std::mem::take(&mut bm.stats),
+            findings,
+            fatal,
+        }
+    }
+
+    fn run_block_to_end(&self, s: &mut Scratch, lin: u64) -> Result<(), SimError> {
         let (gx, gy, _) = self.grid;
         let lin32 = lin as u32;
         let bm = &mut s.mem;
@@ -219,7 +279,7 @@ impl<'a> Launch<'a> {
                 self.run_warp(w, bm)?;
             }
             if warps.iter().all(|w| w.live == 0) {
-                return Ok(std::mem::take(&mut bm.stats));
+                return Ok(());
             }
             self.block_stuck(warps, bm)?;
         }
