@@ -57,6 +57,7 @@ pub(crate) struct Dec<'a> {
     pub call_sites: Vec<CallSite>,
     call_fixups: Vec<(usize, String, usize)>,
     edges: Vec<(u16, u16, usize)>,
+    spans: Vec<(u16, FrameSpan)>,
     pub cur_func: u16,
     pub cur_line: usize,
     pub guard: (Reg, bool),
@@ -184,7 +185,9 @@ impl<'a> Dec<'a> {
             .ast
             .funcs
             .iter()
-            .find(|f| f.name == name && !f.is_entry)
+            .filter(|f| f.name == name && !f.is_entry)
+            .max_by_key(|f| f.body.is_some())
+        // the definition, not a forward declaration
         else {
             return self.err(line, format!("call to undefined function `{name}`"));
         };
@@ -248,6 +251,7 @@ impl<'a> Dec<'a> {
         let (fp, fr_rets) = (fr.params.clone(), fr.rets.clone());
         let mut site = CallSite {
             target: 0,
+            func: callee,
             ret_pc: 0,
             args: vec![],
             rets: vec![],
@@ -364,8 +368,20 @@ impl<'a> Dec<'a> {
                 fr.start = Some(start);
             }
         }
+        let (r0, l0, t0) = (self.nregs, self.local_size, self.tparam_size);
         self.stmts(body)?;
         self.scopes.pop();
+        if !entry {
+            let fr = &self.frames[&f.name];
+            let mut tparam: Vec<(u32, u32)> = fr.params.iter().chain(&fr.rets).copied().collect();
+            tparam.push((t0, self.tparam_size - t0));
+            let span = FrameSpan {
+                regs: (r0, self.nregs),
+                local: (l0, self.local_size),
+                tparam,
+            };
+            self.spans.push((self.cur_func, span));
+        }
         self.cur_line = f.line;
         self.guard = (NO_REG, false);
         self.emit(if entry { Op::Exit } else { Op::Ret });
@@ -421,6 +437,7 @@ pub fn decode_kernel(
         call_sites: vec![],
         call_fixups: vec![],
         edges: vec![],
+        spans: vec![],
         cur_func: 0,
         cur_line: entry.line,
         guard: (NO_REG, false),
@@ -456,13 +473,17 @@ pub fn decode_kernel(
     d.function(entry, true)?;
     d.scopes.pop();
     while let Some(name) = d.queue.pop() {
-        let Some(f) = ast.funcs.iter().find(|f| f.name == name && !f.is_entry) else {
+        let Some(f) = ast
+            .funcs
+            .iter()
+            .find(|f| f.name == name && !f.is_entry && f.body.is_some())
+        else {
             continue;
         };
         d.cur_func = d.frames[&name].index;
         d.function(f, false)?;
     }
-    // resolve calls, check recursion
+    // resolve calls; recursion (a cycle in the call graph) needs per-call frames
     for (idx, name, _) in &d.call_fixups {
         d.call_sites[*idx].target = d.frames[name].start.unwrap_or(0);
     }
@@ -488,8 +509,12 @@ pub fn decode_kernel(
         st[u] = 2;
         None
     }
-    if let Some(line) = dfs(0, &adj, &mut state) {
-        return d.err(line, "recursive calls are not supported");
+    let mut frames = vec![];
+    if dfs(0, &adj, &mut state).is_some() {
+        frames = vec![FrameSpan::default(); n];
+        for (i, span) in std::mem::take(&mut d.spans) {
+            frames[i as usize] = span;
+        }
     }
     // dynamic shared memory starts after the static part: patch its users
     let dyn_base = d.shared_size.next_multiple_of(16);
@@ -519,5 +544,6 @@ pub fn decode_kernel(
         tparam_size: d.tparam_size,
         funcs: d.funcs,
         has_calls: !d.edges.is_empty(),
+        frames,
     })
 }
