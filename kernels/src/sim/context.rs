@@ -101,6 +101,38 @@ impl Function {
     pub fn instruction_count(&self) -> usize {
         self.k.code.len()
     }
+
+    /// The entry's parameter block from one `(what, bytes)` per parameter: each placed at its
+    /// parameter's offset (natural or declared alignment), its size matching exactly.
+    /// `what` names the argument's kind in the error.
+    pub fn pack_params(&self, args: &[(&str, &[u8])]) -> Result<Vec<u8>, SimError> {
+        let k = &self.k;
+        let bad = |msg: String| SimError::BadLaunch {
+            kernel: k.name.clone(),
+            msg,
+        };
+        if args.len() != k.params.len() {
+            return Err(bad(format!(
+                "{} arguments given, the kernel takes {}",
+                args.len(),
+                k.params.len()
+            )));
+        }
+        let mut pbuf = vec![0u8; k.param_size as usize];
+        for (i, ((what, bytes), p)) in args.iter().zip(&k.params).enumerate() {
+            if bytes.len() != p.size as usize {
+                return Err(bad(format!(
+                    "argument {i} ({what}) is {} bytes, parameter `{}` ({}) is {} bytes",
+                    bytes.len(),
+                    p.name,
+                    p.ty,
+                    p.size
+                )));
+            }
+            pbuf[p.offset as usize..(p.offset + p.size) as usize].copy_from_slice(bytes);
+        }
+        Ok(pbuf)
+    }
 }
 
 /// A loaded PTX module.
@@ -264,33 +296,13 @@ impl Context {
         cfg: LaunchConfig,
         args: &[KernelArg],
     ) -> Result<LaunchStats, SimError> {
-        let k = &f.k;
-        let bad = |msg: String| SimError::BadLaunch {
-            kernel: k.name.clone(),
-            msg,
-        };
-        if args.len() != k.params.len() {
-            return Err(bad(format!(
-                "{} arguments given, the kernel takes {}",
-                args.len(),
-                k.params.len()
-            )));
-        }
-        let mut pbuf = vec![0u8; k.param_size as usize];
-        for (i, (a, p)) in args.iter().zip(&k.params).enumerate() {
-            let bytes = a.bytes();
-            if bytes.len() != p.size as usize {
-                return Err(bad(format!(
-                    "argument {i} ({}) is {} bytes, parameter `{}` ({}) is {} bytes",
-                    kind_name(a),
-                    bytes.len(),
-                    p.name,
-                    p.ty,
-                    p.size
-                )));
-            }
-            pbuf[p.offset as usize..(p.offset + p.size) as usize].copy_from_slice(&bytes);
-        }
+        let bytes: Vec<Vec<u8>> = args.iter().map(KernelArg::bytes).collect();
+        let named: Vec<(&str, &[u8])> = args
+            .iter()
+            .zip(&bytes)
+            .map(|(a, b)| (kind_name(a), b.as_slice()))
+            .collect();
+        let pbuf = f.pack_params(&named)?;
         self.launch_packed(f, cfg, &pbuf)
     }
 
