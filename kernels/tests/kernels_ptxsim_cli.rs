@@ -157,3 +157,115 @@ fn checker_finding_fails_with_one_line() {
     ]);
     assert_one_line_error(&o, "out-of-bounds");
 }
+
+/// Every scalar `.param` type, at its natural alignment (PTX ISA: a `.param` is aligned to its
+/// size unless `.align` says otherwise), so the block is: out@0, u8@8, s8@9, u16@10, s16@12,
+/// b8@14, b16@16, b32@20, b64@24, f16 bits (.align 2 .b8 [2])@32, u32@36, s64@40. The kernel
+/// loads each back and stores it; a value packed at the wrong offset or size reads back wrong.
+const PARAMS_PTX: &str = ".version 7.8
+.target sm_70
+.address_size 64
+.visible .entry params(.param .u64 out, .param .u8 a, .param .s8 b, .param .u16 c,
+    .param .s16 d, .param .b8 e, .param .b16 f, .param .b32 g, .param .b64 h,
+    .param .align 2 .b8 hf[2], .param .u32 i, .param .s64 j)
+{
+    .reg .b32 %r<12>;
+    .reg .b64 %rd<4>;
+    ld.param.u64 %rd1, [out];
+    ld.param.u8 %r1, [a];
+    st.global.u32 [%rd1], %r1;
+    ld.param.s8 %r2, [b];
+    st.global.u32 [%rd1+4], %r2;
+    ld.param.u16 %r3, [c];
+    st.global.u32 [%rd1+8], %r3;
+    ld.param.s16 %r4, [d];
+    st.global.u32 [%rd1+12], %r4;
+    ld.param.u8 %r5, [e];
+    st.global.u32 [%rd1+16], %r5;
+    ld.param.u16 %r6, [f];
+    st.global.u32 [%rd1+20], %r6;
+    ld.param.b32 %r7, [g];
+    st.global.u32 [%rd1+24], %r7;
+    ld.param.u16 %r8, [hf];
+    st.global.u32 [%rd1+28], %r8;
+    ld.param.u32 %r9, [i];
+    st.global.u32 [%rd1+32], %r9;
+    ld.param.b64 %rd2, [h];
+    st.global.u64 [%rd1+40], %rd2;
+    ld.param.s64 %rd3, [j];
+    st.global.u64 [%rd1+48], %rd3;
+    ret;
+}
+";
+
+#[test]
+fn every_scalar_param_type_is_packed_at_its_size_and_offset() {
+    let dir = tmpdir("params");
+    let ptx = dir.join("params.ptx");
+    std::fs::write(&ptx, PARAMS_PTX).unwrap();
+    let output = dir.join("out.npy");
+    let specs = [
+        "zeros:u32:14",
+        "u8:200",
+        "s8:-5",
+        "u16:0xfffe",
+        "s16:-300",
+        "b8:0x7f",
+        "b16:-1",
+        "b32:0xdeadbeef",
+        "b64:-2",
+        "f16:0x3c00",
+        "u32:7",
+        "s64:-9",
+    ];
+    let mut args: Vec<String> = vec![
+        ptx.display().to_string(),
+        "--kernel".into(),
+        "params".into(),
+        "--grid".into(),
+        "1".into(),
+        "--block".into(),
+        "1".into(),
+        "--out".into(),
+        format!("0={}", output.display()),
+    ];
+    for s in specs {
+        args.extend(["--arg".to_string(), s.to_string()]);
+    }
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = ptxsim(&argv);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let w = npy::read(&output).unwrap().to_u32().unwrap();
+    let s8 = |v: i32| v as u32; // s8/s16 loads sign-extend to 32 bits
+    assert_eq!(
+        &w[..9],
+        &[
+            200,
+            s8(-5),
+            0xfffe,
+            s8(-300),
+            0x7f,
+            0xffff,
+            0xdead_beef,
+            0x3c00,
+            7
+        ]
+    );
+    let u64_at = |i: usize| w[i] as u64 | (w[i + 1] as u64) << 32;
+    assert_eq!(u64_at(10), -2i64 as u64);
+    assert_eq!(u64_at(12), -9i64 as u64);
+
+    // the wrong size for a parameter, and a value out of its type's range
+    let mut wrong = argv.clone();
+    let a = wrong.iter().position(|s| *s == "u8:200").unwrap();
+    wrong[a] = "u16:200";
+    assert_one_line_error(
+        &ptxsim(&wrong),
+        "is 2 bytes, parameter `a` (.u8) is 1 bytes",
+    );
+    wrong[a] = "u8:256";
+    assert_one_line_error(&ptxsim(&wrong), "out of the type's range");
+    wrong[a] = "s8:-129";
+    assert_one_line_error(&ptxsim(&wrong), "out of the type's range");
+    std::fs::remove_dir_all(dir).ok();
+}

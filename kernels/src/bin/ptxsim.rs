@@ -5,42 +5,76 @@
 //!        [--arg SPEC]... [--out INDEX=PATH.npy]... [--no-checks] [--sequential]
 //! ptxsim FILE.ptx --list
 //! ```
-//! Argument specs, in the kernel's parameter order: scalars `u32:7`, `i32:-1`, `u64:9`,
-//! `i64:-9`, `f32:0.5`, `f64:0.25`; buffers `npy:in.npy` (contents of a .npy file),
+//! Argument specs, in the kernel's parameter order: scalars `TYPE:VALUE` for every scalar
+//! `.param` type, `u8 s8 u16 s16 u32 s32 u64 s64 b8 b16 b32 b64 f32 f64` (`i8`..`i64` as
+//! aliases of `s8`..`s64`), and `f16` given as its bit pattern (`f16:0x3c00` is 1.0); integers
+//! in decimal or `0x` hex, each packed at its parameter's exact size and offset (a size
+//! mismatch is an error naming both). Buffers: `npy:in.npy` (contents of a .npy file),
 //! `zeros:DTYPE:LEN` or `nan:DTYPE:LEN` (DTYPE one of f32 f64 i32 u32 u8 i64; nan for floats).
 //! `--out INDEX=PATH` writes buffer argument INDEX (0-based) to PATH as .npy after the launch.
 //! Prints the launch statistics; on an error or a checker finding prints one line
 //! `ptxsim: error: ...` to stderr and exits with status 1 (2 for bad usage).
 
+use clap::error::{ContextKind, ContextValue, ErrorKind};
+use clap::Parser;
 use kernels::npy::{self, Array, DType};
-use kernels::sim::{Context, DevicePtr, KernelArg, LaunchConfig, SimOptions};
+use kernels::sim::{Context, DevicePtr, LaunchConfig, SimOptions};
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: ptxsim FILE.ptx --kernel NAME --grid X[,Y,Z] --block X[,Y,Z] \
-[--shared BYTES] [--arg SPEC]... [--out INDEX=PATH.npy]... [--no-checks] [--sequential] | \
-ptxsim FILE.ptx --list  (SPEC: u32:7 i32:-1 u64:N i64:N f32:0.5 f64:X npy:PATH \
-zeros:DTYPE:LEN nan:DTYPE:LEN; DTYPE: f32 f64 i32 u32 u8 i64)";
+type Dim3 = (u32, u32, u32);
+
+/// Run one PTX kernel on the simulator.
+#[derive(Parser, Debug)]
+#[command(
+    name = "ptxsim",
+    about = "Run one PTX kernel on the simulator",
+    after_help = "SPEC: u8|s8|u16|s16|u32|s32|u64|s64|b8|b16|b32|b64|f16(bits)|f32|f64:VALUE, \
+npy:PATH, zeros:DTYPE:LEN, nan:DTYPE:LEN; DTYPE: f32 f64 i32 u32 u8 i64"
+)]
+struct Cli {
+    /// The PTX file.
+    ptx: String,
+    /// The kernel (entry) to launch.
+    #[arg(long, overrides_with = "kernel")]
+    kernel: Option<String>,
+    /// List the kernels of the file and exit.
+    #[arg(long)]
+    list: bool,
+    /// Blocks in the grid (the last one given counts).
+    #[arg(long, value_name = "X[,Y,Z]", value_parser = dims, overrides_with = "grid")]
+    grid: Option<Dim3>,
+    /// Threads per block.
+    #[arg(long, value_name = "X[,Y,Z]", value_parser = dims, overrides_with = "block")]
+    block: Option<Dim3>,
+    /// Dynamic shared memory bytes.
+    #[arg(
+        long,
+        value_name = "BYTES",
+        default_value_t = 0,
+        overrides_with = "shared"
+    )]
+    shared: u32,
+    /// One per kernel parameter, in order.
+    #[arg(long = "arg", value_name = "SPEC")]
+    args: Vec<String>,
+    /// Write buffer argument INDEX to PATH (.npy) after the launch.
+    #[arg(long = "out", value_name = "INDEX=PATH", value_parser = out_spec)]
+    outs: Vec<(usize, String)>,
+    /// Turn off the alignment, race, uninitialised and divergence checks.
+    #[arg(long)]
+    no_checks: bool,
+    /// Run blocks one after another (deterministic order).
+    #[arg(long)]
+    sequential: bool,
+}
 
 /// A parsed `--arg`.
 #[derive(Debug)]
 enum ArgSpec {
-    Scalar(KernelArg),
+    /// A scalar's type name and little-endian bytes.
+    Scalar(&'static str, Vec<u8>),
     /// A buffer with its initial contents (the shape is kept for --out).
     Buffer(Array),
-}
-
-#[derive(Debug)]
-struct Cli {
-    ptx: String,
-    kernel: Option<String>,
-    list: bool,
-    grid: (u32, u32, u32),
-    block: (u32, u32, u32),
-    shared: u32,
-    args: Vec<ArgSpec>,
-    outs: Vec<(usize, String)>,
-    checks: bool,
-    parallel: bool,
 }
 
 enum Failure {
@@ -52,23 +86,84 @@ fn usage<T>(msg: impl Into<String>) -> Result<T, Failure> {
     Err(Failure::Usage(msg.into()))
 }
 
-fn dims(flag: &str, s: &str) -> Result<(u32, u32, u32), Failure> {
+fn dims(s: &str) -> Result<Dim3, String> {
     let parts: Vec<&str> = s.split(',').collect();
-    if parts.is_empty() || parts.len() > 3 {
-        return usage(format!("{flag} {s:?}: expected X, X,Y or X,Y,Z"));
+    if parts.len() > 3 {
+        return Err("expected X, X,Y or X,Y,Z".into());
     }
     let mut d = [1u32; 3];
     for (i, p) in parts.iter().enumerate() {
         d[i] = match p.trim().parse::<u32>() {
             Ok(v) if v > 0 => v,
-            _ => {
-                return usage(format!(
-                    "{flag} {s:?}: each dimension must be a positive integer"
-                ))
-            }
+            _ => return Err("each dimension must be a positive integer".into()),
         };
     }
     Ok((d[0], d[1], d[2]))
+}
+
+fn out_spec(s: &str) -> Result<(usize, String), String> {
+    let (i, path) = s.split_once('=').ok_or("expected INDEX=PATH")?;
+    let i = i.parse().map_err(|_| "bad index")?;
+    Ok((i, path.to_string()))
+}
+
+/// Scalar `.param` types: (spec name, bytes, signed, float).
+const SCALARS: &[(&str, usize, bool, bool)] = &[
+    ("u8", 1, false, false),
+    ("s8", 1, true, false),
+    ("i8", 1, true, false),
+    ("b8", 1, false, false),
+    ("u16", 2, false, false),
+    ("s16", 2, true, false),
+    ("i16", 2, true, false),
+    ("b16", 2, false, false),
+    ("f16", 2, false, false),
+    ("u32", 4, false, false),
+    ("s32", 4, true, false),
+    ("i32", 4, true, false),
+    ("b32", 4, false, false),
+    ("u64", 8, false, false),
+    ("s64", 8, true, false),
+    ("i64", 8, true, false),
+    ("b64", 8, false, false),
+    ("f32", 4, true, true),
+    ("f64", 8, true, true),
+];
+
+/// An integer of `size` bytes: decimal (a leading `-` for signed and `b` types) or `0x` hex.
+fn int_bytes(v: &str, size: usize, signed: bool, bits: bool) -> Option<Vec<u8>> {
+    let (neg, digits) = match v.strip_prefix('-') {
+        Some(d) => (true, d),
+        None => (false, v),
+    };
+    let mag = match digits
+        .strip_prefix("0x")
+        .or_else(|| digits.strip_prefix("0X"))
+    {
+        Some(h) => u128::from_str_radix(h, 16).ok()?,
+        None => digits.parse::<u128>().ok()?,
+    };
+    let width = 8 * size as u32;
+    let x: i128 = if neg { -(mag as i128) } else { mag as i128 };
+    let (lo, hi) = match (signed, bits) {
+        (true, _) => (-(1i128 << (width - 1)), (1i128 << (width - 1)) - 1),
+        (false, false) => (0, (1i128 << width) - 1),
+        // a b-type takes any value of either signedness
+        (false, true) => (-(1i128 << (width - 1)), (1i128 << width) - 1),
+    };
+    (lo..=hi)
+        .contains(&x)
+        .then(|| x.to_le_bytes()[..size].to_vec())
+}
+
+fn scalar(kind: &str, v: &str) -> Option<Option<(&'static str, Vec<u8>)>> {
+    let &(name, size, signed, float) = SCALARS.iter().find(|s| s.0 == kind)?;
+    let bytes = match (float, size) {
+        (true, 4) => v.parse::<f32>().ok().map(|x| x.to_le_bytes().to_vec()),
+        (true, _) => v.parse::<f64>().ok().map(|x| x.to_le_bytes().to_vec()),
+        _ => int_bytes(v, size, signed, name.starts_with('b')),
+    };
+    Some(bytes.map(|b| (name, b)))
 }
 
 fn parse_arg(spec: &str) -> Result<ArgSpec, Failure> {
@@ -76,14 +171,12 @@ fn parse_arg(spec: &str) -> Result<ArgSpec, Failure> {
         .split_once(':')
         .ok_or_else(|| Failure::Usage(format!("--arg {spec:?}: expected TYPE:VALUE")))?;
     let bad = |what: &str| Failure::Usage(format!("--arg {spec:?}: {what}"));
-    let scalar = |a: Option<KernelArg>| a.map(ArgSpec::Scalar).ok_or_else(|| bad("bad value"));
+    if let Some(s) = scalar(kind, rest) {
+        return s
+            .map(|(name, b)| ArgSpec::Scalar(name, b))
+            .ok_or_else(|| bad("bad value (or out of the type's range)"));
+    }
     match kind {
-        "u32" => scalar(rest.parse().ok().map(KernelArg::U32)),
-        "i32" => scalar(rest.parse().ok().map(KernelArg::I32)),
-        "u64" => scalar(rest.parse().ok().map(KernelArg::U64)),
-        "i64" => scalar(rest.parse().ok().map(KernelArg::I64)),
-        "f32" => scalar(rest.parse().ok().map(KernelArg::F32)),
-        "f64" => scalar(rest.parse().ok().map(KernelArg::F64)),
         "npy" => npy::read(rest)
             .map(ArgSpec::Buffer)
             .map_err(|e| Failure::Run(format!("--arg {spec:?}: {e}"))),
@@ -103,105 +196,85 @@ fn parse_arg(spec: &str) -> Result<ArgSpec, Failure> {
                 Array::from_bytes(dtype, &[len], data).map_err(|e| bad(&e.to_string()))?,
             ))
         }
-        _ => Err(bad("unknown type (u32 i32 u64 i64 f32 f64 npy zeros nan)")),
+        _ => {
+            let names: Vec<&str> = SCALARS.iter().map(|s| s.0).collect();
+            Err(bad(&format!(
+                "unknown type ({} npy zeros nan)",
+                names.join(" ")
+            )))
+        }
     }
 }
 
-fn parse_cli(argv: &[String]) -> Result<Cli, Failure> {
-    let mut cli = Cli {
-        ptx: String::new(),
-        kernel: None,
-        list: false,
-        grid: (0, 0, 0),
-        block: (0, 0, 0),
-        shared: 0,
-        args: Vec::new(),
-        outs: Vec::new(),
-        checks: true,
-        parallel: true,
-    };
-    let (mut have_grid, mut have_block) = (false, false);
-    let mut it = argv.iter();
-    while let Some(a) = it.next() {
-        let mut value = |flag: &str| {
-            it.next()
-                .cloned()
-                .ok_or_else(|| Failure::Usage(format!("{flag} needs a value")))
-        };
-        match a.as_str() {
-            "-h" | "--help" => return usage(""),
-            "--kernel" => cli.kernel = Some(value(a)?),
-            "--list" => cli.list = true,
-            "--grid" => {
-                cli.grid = dims(a, &value(a)?)?;
-                have_grid = true;
-            }
-            "--block" => {
-                cli.block = dims(a, &value(a)?)?;
-                have_block = true;
-            }
-            "--shared" => {
-                let v = value(a)?;
-                cli.shared = v
-                    .parse()
-                    .map_err(|_| Failure::Usage(format!("--shared {v:?}: not a byte count")))?;
-            }
-            "--arg" => cli.args.push(parse_arg(&value(a)?)?),
-            "--out" => {
-                let v = value(a)?;
-                let (i, path) = v
-                    .split_once('=')
-                    .ok_or_else(|| Failure::Usage(format!("--out {v:?}: expected INDEX=PATH")))?;
-                let i = i
-                    .parse()
-                    .map_err(|_| Failure::Usage(format!("--out {v:?}: bad index")))?;
-                cli.outs.push((i, path.to_string()));
-            }
-            "--no-checks" => cli.checks = false,
-            "--sequential" => cli.parallel = false,
-            s if s.starts_with('-') => return usage(format!("unknown option {s}")),
-            s => {
-                if !cli.ptx.is_empty() {
-                    return usage(format!("more than one PTX file ({} and {s})", cli.ptx));
-                }
-                cli.ptx = s.to_string();
+/// A clap error as one line (an unknown flag reads "unknown option --x").
+fn clap_failure(e: clap::Error) -> Failure {
+    if e.kind() == ErrorKind::UnknownArgument {
+        if let Some(ContextValue::String(a)) = e.get(ContextKind::InvalidArg) {
+            if a.starts_with('-') {
+                return Failure::Usage(format!("unknown option {a}"));
             }
         }
     }
-    if cli.ptx.is_empty() {
-        return usage("no PTX file given");
-    }
+    // the message is what comes before clap's tip and usage paragraphs
+    let text = e.to_string();
+    let msg = text.split("\n\n").next().unwrap_or("");
+    let msg: Vec<&str> = msg
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let msg = msg.join(" ");
+    Failure::Usage(msg.strip_prefix("error: ").unwrap_or(&msg).to_string())
+}
+
+/// The launch request after its checks: the parsed --arg specs with it.
+fn parse_cli(argv: &[String]) -> Result<(Cli, Vec<ArgSpec>), Failure> {
+    let cli = match Cli::try_parse_from(
+        std::iter::once("ptxsim".to_string()).chain(argv.iter().cloned()),
+    ) {
+        Ok(c) => c,
+        Err(e) if e.kind() == ErrorKind::DisplayHelp => {
+            print!("{}", e.render());
+            return usage("");
+        }
+        Err(e) => return Err(clap_failure(e)),
+    };
+    let args = cli
+        .args
+        .iter()
+        .map(|a| parse_arg(a))
+        .collect::<Result<Vec<_>, _>>()?;
     if !cli.list {
         if cli.kernel.is_none() {
             return usage("--kernel NAME is required (--list shows the kernels)");
         }
-        if !have_grid || !have_block {
+        if cli.grid.is_none() || cli.block.is_none() {
             return usage("--grid and --block are required");
         }
     }
     for (i, _) in &cli.outs {
-        match cli.args.get(*i) {
+        match args.get(*i) {
             Some(ArgSpec::Buffer(_)) => {}
-            Some(ArgSpec::Scalar(_)) => {
+            Some(ArgSpec::Scalar(..)) => {
                 return usage(format!("--out {i}: argument {i} is a scalar, not a buffer"))
             }
             None => {
                 return usage(format!(
                     "--out {i}: there are only {} arguments",
-                    cli.args.len()
+                    args.len()
                 ))
             }
         }
     }
-    Ok(cli)
+    Ok((cli, args))
 }
 
-fn run(cli: Cli) -> Result<(), Failure> {
+fn run((cli, args): (Cli, Vec<ArgSpec>)) -> Result<(), Failure> {
     let text = std::fs::read_to_string(&cli.ptx)
         .map_err(|e| Failure::Run(format!("cannot read {}: {e}", cli.ptx)))?;
     let ctx = Context::new(SimOptions {
-        checks: cli.checks,
-        parallel: cli.parallel,
+        checks: !cli.no_checks,
+        parallel: !cli.sequential,
     });
     let sim = |what: &str, e: kernels::sim::SimError| {
         Failure::Run(format!(
@@ -222,12 +295,12 @@ fn run(cli: Cli) -> Result<(), Failure> {
         .function(name)
         .map_err(|e| sim(&format!("kernel {name}"), e))?;
 
-    let mut kargs = Vec::with_capacity(cli.args.len());
-    let mut buffers: Vec<Option<DevicePtr>> = Vec::with_capacity(cli.args.len());
-    for (i, a) in cli.args.iter().enumerate() {
+    let mut bytes: Vec<(&str, Vec<u8>)> = Vec::with_capacity(args.len());
+    let mut buffers: Vec<Option<DevicePtr>> = Vec::with_capacity(args.len());
+    for (i, a) in args.iter().enumerate() {
         match a {
-            ArgSpec::Scalar(k) => {
-                kargs.push(*k);
+            ArgSpec::Scalar(kind, b) => {
+                bytes.push((kind, b.clone()));
                 buffers.push(None);
             }
             ArgSpec::Buffer(arr) => {
@@ -238,30 +311,38 @@ fn run(cli: Cli) -> Result<(), Failure> {
                     ctx.copy_htod(p, &arr.data)
                         .map_err(|e| sim(&format!("argument {i}: copy"), e))?;
                 }
-                kargs.push(KernelArg::Ptr(p));
+                bytes.push(("pointer", p.0.to_le_bytes().to_vec()));
                 buffers.push(Some(p));
             }
         }
     }
+    let named: Vec<(&str, &[u8])> = bytes.iter().map(|(k, b)| (*k, b.as_slice())).collect();
+    let pbuf = function
+        .pack_params(&named)
+        .map_err(|e| sim(&format!("kernel {name}"), e))?;
+    let (grid, block) = (
+        cli.grid.unwrap_or((1, 1, 1)),
+        cli.block.unwrap_or((1, 1, 1)),
+    );
     let cfg = LaunchConfig {
-        grid: cli.grid,
-        block: cli.block,
+        grid,
+        block,
         shared_bytes: cli.shared,
     };
     println!(
         "{name}: grid {:?} block {:?} shared {} bytes, {} arguments",
-        cli.grid,
-        cli.block,
+        grid,
+        block,
         cli.shared,
-        kargs.len()
+        args.len()
     );
     let stats = ctx
-        .launch(&function, cfg, &kargs)
+        .launch_packed(&function, cfg, &pbuf)
         .map_err(|e| sim(&format!("kernel {name}"), e))?;
     ctx.synchronize().map_err(|e| sim("synchronize", e))?;
     println!("{stats}");
     for (i, path) in &cli.outs {
-        let (Some(p), ArgSpec::Buffer(arr)) = (buffers[*i], &cli.args[*i]) else {
+        let (Some(p), ArgSpec::Buffer(arr)) = (buffers[*i], &args[*i]) else {
             unreachable!()
         };
         let mut data = vec![0u8; arr.data.len()];
@@ -298,10 +379,7 @@ fn main() -> ExitCode {
     let result = parse_cli(&argv).and_then(run);
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(Failure::Usage(msg)) if msg.is_empty() => {
-            println!("{USAGE}");
-            ExitCode::SUCCESS
-        }
+        Err(Failure::Usage(msg)) if msg.is_empty() => ExitCode::SUCCESS, // --help
         Err(Failure::Usage(msg)) => {
             eprintln!("ptxsim: error: {msg} (ptxsim --help shows the usage)");
             ExitCode::from(2)

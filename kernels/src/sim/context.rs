@@ -3,7 +3,7 @@
 
 use super::decode::{decode_kernel, GlobalSyms};
 use super::error::SimError;
-use super::exec::{Launch, Scratch};
+use super::exec::{note, BlockRun, Launch, Scratch};
 use super::ir::{Kernel, ParamInfo};
 use super::memory::{DevicePtr, GlobalMem};
 use super::parse::{parse_module, Opnd};
@@ -100,6 +100,38 @@ impl Function {
     /// Decoded instruction count (including the functions it calls).
     pub fn instruction_count(&self) -> usize {
         self.k.code.len()
+    }
+
+    /// The entry's parameter block from one `(what, bytes)` per parameter: each placed at its
+    /// parameter's offset (natural or declared alignment), its size matching exactly.
+    /// `what` names the argument's kind in the error.
+    pub fn pack_params(&self, args: &[(&str, &[u8])]) -> Result<Vec<u8>, SimError> {
+        let k = &self.k;
+        let bad = |msg: String| SimError::BadLaunch {
+            kernel: k.name.clone(),
+            msg,
+        };
+        if args.len() != k.params.len() {
+            return Err(bad(format!(
+                "{} arguments given, the kernel takes {}",
+                args.len(),
+                k.params.len()
+            )));
+        }
+        let mut pbuf = vec![0u8; k.param_size as usize];
+        for (i, ((what, bytes), p)) in args.iter().zip(&k.params).enumerate() {
+            if bytes.len() != p.size as usize {
+                return Err(bad(format!(
+                    "argument {i} ({what}) is {} bytes, parameter `{}` ({}) is {} bytes",
+                    bytes.len(),
+                    p.name,
+                    p.ty,
+                    p.size
+                )));
+            }
+            pbuf[p.offset as usize..(p.offset + p.size) as usize].copy_from_slice(bytes);
+        }
+        Ok(pbuf)
     }
 }
 
@@ -264,33 +296,13 @@ impl Context {
         cfg: LaunchConfig,
         args: &[KernelArg],
     ) -> Result<LaunchStats, SimError> {
-        let k = &f.k;
-        let bad = |msg: String| SimError::BadLaunch {
-            kernel: k.name.clone(),
-            msg,
-        };
-        if args.len() != k.params.len() {
-            return Err(bad(format!(
-                "{} arguments given, the kernel takes {}",
-                args.len(),
-                k.params.len()
-            )));
-        }
-        let mut pbuf = vec![0u8; k.param_size as usize];
-        for (i, (a, p)) in args.iter().zip(&k.params).enumerate() {
-            let bytes = a.bytes();
-            if bytes.len() != p.size as usize {
-                return Err(bad(format!(
-                    "argument {i} ({}) is {} bytes, parameter `{}` ({}) is {} bytes",
-                    kind_name(a),
-                    bytes.len(),
-                    p.name,
-                    p.ty,
-                    p.size
-                )));
-            }
-            pbuf[p.offset as usize..(p.offset + p.size) as usize].copy_from_slice(&bytes);
-        }
+        let bytes: Vec<Vec<u8>> = args.iter().map(KernelArg::bytes).collect();
+        let named: Vec<(&str, &[u8])> = args
+            .iter()
+            .zip(&bytes)
+            .map(|(a, b)| (kind_name(a), b.as_slice()))
+            .collect();
+        let pbuf = f.pack_params(&named)?;
         self.launch_packed(f, cfg, &pbuf)
     }
 
@@ -346,39 +358,50 @@ impl Context {
         let nblocks = g.0 as u64 * g.1 as u64 * g.2 as u64;
         let t0 = Instant::now();
         let mut total = LaunchStats::default();
-        if self.opts.parallel && nblocks > 1 {
+        let runs: Vec<BlockRun> = if self.opts.parallel && nblocks > 1 {
             let abort = AtomicBool::new(false);
-            let results: Vec<Result<LaunchStats, (u64, SimError)>> = (0..nblocks)
+            (0..nblocks)
                 .into_par_iter()
                 .map_init(Scratch::default, |s, i| {
                     if abort.load(Ordering::Relaxed) {
-                        return Ok(LaunchStats::default());
+                        return None;
                     }
-                    l.run_block(s, i).map_err(|e| {
+                    let r = l.run_block(s, i);
+                    if r.fatal {
                         abort.store(true, Ordering::Relaxed);
-                        (i, e)
-                    })
-                })
-                .collect();
-            let mut first: Option<(u64, SimError)> = None;
-            for r in results {
-                match r {
-                    Ok(s) => total.merge(&s),
-                    Err((i, e)) => {
-                        if first.as_ref().is_none_or(|(j, _)| i < *j) {
-                            first = Some((i, e));
-                        }
                     }
-                }
-            }
-            if let Some((_, e)) = first {
-                return Err(e);
-            }
+                    Some(r)
+                })
+                .collect::<Vec<_>>()
+                .into_iter()
+                .flatten()
+                .collect()
         } else {
             let mut s = Scratch::default();
+            let mut runs = vec![];
             for i in 0..nblocks {
-                total.merge(&l.run_block(&mut s, i)?);
+                let r = l.run_block(&mut s, i);
+                let fatal = r.fatal;
+                runs.push(r);
+                if fatal {
+                    break;
+                }
             }
+            runs
+        };
+        // every finding, in block order, up to the first fatal one
+        let mut findings = vec![];
+        for r in runs {
+            total.merge(&r.stats);
+            for e in r.findings {
+                note(&mut findings, e);
+            }
+            if r.fatal {
+                break;
+            }
+        }
+        if !findings.is_empty() {
+            return Err(SimError::from_findings(findings));
         }
         total.seconds = t0.elapsed().as_secs_f64();
         Ok(total)

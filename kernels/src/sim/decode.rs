@@ -3,118 +3,12 @@
 //! call sites. Operand lowering (special registers, sources, destinations, addresses) is in
 //! [`super::decode_operands`], the opcode table in [`super::decode_ops`].
 
-use super::error::SimError;
+use super::decode_ctx::{Dec, Sym, R};
 use super::ir::*;
-use super::parse::{FuncDecl, ModuleAst, Opnd, Stmt, VarDecl};
+use super::parse::{FuncDecl, ModuleAst, Stmt, VarDecl};
 use std::collections::HashMap;
 
-/// What a name denotes inside a function.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Sym {
-    Reg(Reg),
-    Shared(u32),
-    Local(u32),
-    /// Per-thread param space (offset, size).
-    TParam(u32, u32),
-    /// Kernel param buffer (offset, size).
-    KParam(u32, u32),
-    Global(u64),
-    Const(u64),
-    /// `.extern .shared` (dynamic): offsets patched to the dynamic base after decoding.
-    ExternShared,
-}
-
-struct Frame {
-    index: u16,
-    params: Vec<(u32, u32)>,
-    rets: Vec<(u32, u32)>,
-    start: Option<u32>,
-}
-
-pub(crate) struct Dec<'a> {
-    pub ast: &'a ModuleAst,
-    pub lines: &'a [&'a str],
-    pub code: Vec<Inst>,
-    pub nregs: u32,
-    consts: HashMap<u64, Reg>,
-    pub const_list: Vec<(Reg, u64)>,
-    pub(super) specials: HashMap<String, Reg>,
-    pub special_list: Vec<(Reg, Special)>,
-    scopes: Vec<HashMap<String, Sym>>,
-    globals: HashMap<String, Sym>,
-    pub shared_size: u32,
-    extern_shared: Vec<String>,
-    pub(super) extern_consts: Vec<usize>,
-    extern_pcs: Vec<usize>,
-    pub(super) extern_pending: bool,
-    pub local_size: u32,
-    pub tparam_size: u32,
-    labels: HashMap<String, u32>,
-    label_fixups: Vec<(usize, String, usize)>,
-    frames: HashMap<String, Frame>,
-    pub funcs: Vec<String>,
-    queue: Vec<String>,
-    pub call_sites: Vec<CallSite>,
-    call_fixups: Vec<(usize, String, usize)>,
-    edges: Vec<(u16, u16, usize)>,
-    pub cur_func: u16,
-    pub cur_line: usize,
-    pub guard: (Reg, bool),
-}
-
-type R<T> = Result<T, SimError>;
-
 impl<'a> Dec<'a> {
-    pub fn err<T>(&self, line: usize, msg: impl Into<String>) -> R<T> {
-        let text = self
-            .lines
-            .get(line.wrapping_sub(1))
-            .unwrap_or(&"")
-            .to_string();
-        Err(SimError::Parse {
-            line,
-            text,
-            msg: msg.into(),
-        })
-    }
-    pub fn new_reg(&mut self) -> Reg {
-        let r = self.nregs;
-        self.nregs += 1;
-        r
-    }
-    /// A read-only register holding `v` in every lane.
-    pub fn konst(&mut self, v: u64) -> Reg {
-        if let Some(&r) = self.consts.get(&v) {
-            return r;
-        }
-        let r = self.new_reg();
-        self.consts.insert(v, r);
-        self.const_list.push((r, v));
-        r
-    }
-    pub fn emit(&mut self, op: Op) {
-        let (g, n) = self.guard;
-        if self.extern_pending {
-            self.extern_pending = false;
-            self.extern_pcs.push(self.code.len());
-        }
-        self.code.push(Inst {
-            op,
-            guard: g,
-            guard_neg: n,
-            line: self.cur_line as u32,
-            func: self.cur_func,
-        });
-    }
-    pub fn lookup(&self, name: &str) -> Option<Sym> {
-        for s in self.scopes.iter().rev() {
-            if let Some(v) = s.get(name) {
-                return Some(*v);
-            }
-        }
-        self.globals.get(name).copied()
-    }
-
     fn declare_reg(&mut self, name: &str, line: usize) -> R<()> {
         if self
             .scopes
@@ -174,123 +68,6 @@ impl<'a> Dec<'a> {
             s.insert(v.name.clone(), sym);
         }
         Ok(())
-    }
-
-    fn frame(&mut self, name: &str, line: usize) -> R<u16> {
-        if let Some(f) = self.frames.get(name) {
-            return Ok(f.index);
-        }
-        let Some(fd) = self
-            .ast
-            .funcs
-            .iter()
-            .find(|f| f.name == name && !f.is_entry)
-        else {
-            return self.err(line, format!("call to undefined function `{name}`"));
-        };
-        if fd.body.is_none() {
-            return self.err(
-                line,
-                format!("call to external function `{name}` is not supported"),
-            );
-        }
-        let slots = |list: &Vec<VarDecl>, d: &mut Self| {
-            list.iter()
-                .map(|p| {
-                    let size = p.size() as u32;
-                    let o = d.tparam_size.next_multiple_of((p.align as u32).max(4));
-                    d.tparam_size = o + size;
-                    (o, size)
-                })
-                .collect::<Vec<_>>()
-        };
-        let params = slots(&fd.params, self);
-        let rets = slots(&fd.rets, self);
-        let index = self.funcs.len() as u16;
-        self.funcs.push(name.to_string());
-        self.frames.insert(
-            name.to_string(),
-            Frame {
-                index,
-                params,
-                rets,
-                start: None,
-            },
-        );
-        self.queue.push(name.to_string());
-        Ok(index)
-    }
-
-    /// `call (rets), f, (args)`.
-    pub fn call(&mut self, ops: &[Opnd]) -> R<()> {
-        let line = self.cur_line;
-        let (rets, name, args): (&[Opnd], &str, &[Opnd]) = match ops {
-            [Opnd::List(r), Opnd::Name(f), Opnd::List(a)] => (r, f, a),
-            [Opnd::List(r), Opnd::Name(f)] => (r, f, &[]),
-            [Opnd::Name(f), Opnd::List(a)] => (&[], f, a),
-            [Opnd::Name(f)] => (&[], f, &[]),
-            _ => {
-                return self.err(
-                    line,
-                    "unsupported call form (indirect calls are not supported)",
-                )
-            }
-        };
-        let callee = self.frame(name, line)?;
-        self.edges.push((self.cur_func, callee, line));
-        let fr = &self.frames[name];
-        if args.len() != fr.params.len() || rets.len() != fr.rets.len() {
-            return self.err(
-                line,
-                format!("call to `{name}` with the wrong number of arguments"),
-            );
-        }
-        let (fp, fr_rets) = (fr.params.clone(), fr.rets.clone());
-        let mut site = CallSite {
-            target: 0,
-            ret_pc: 0,
-            args: vec![],
-            rets: vec![],
-        };
-        for (a, (po, ps)) in args.iter().zip(fp) {
-            match a {
-                Opnd::Name(n) => match self.lookup(n) {
-                    Some(Sym::TParam(o, s)) => site.args.push((o, po, s.min(ps))),
-                    _ => {
-                        return self.err(
-                            line,
-                            format!("call argument `{n}` is not a .param variable"),
-                        )
-                    }
-                },
-                _ => return self.err(line, "call arguments must be .param variables"),
-            }
-        }
-        for (a, (ro, rs)) in rets.iter().zip(fr_rets) {
-            match a {
-                Opnd::Name(n) => match self.lookup(n) {
-                    Some(Sym::TParam(o, s)) => site.rets.push((ro, o, s.min(rs))),
-                    _ => {
-                        return self
-                            .err(line, format!("call result `{n}` is not a .param variable"))
-                    }
-                },
-                _ => return self.err(line, "call results must be .param variables"),
-            }
-        }
-        let idx = self.call_sites.len();
-        self.call_sites.push(site);
-        self.call_fixups.push((idx, name.to_string(), line));
-        self.emit(Op::Call { site: idx as u32 });
-        let pc = self.code.len() as u32;
-        self.call_sites[idx].ret_pc = pc;
-        Ok(())
-    }
-
-    pub fn label_ref(&mut self, name: &str) -> R<u32> {
-        self.label_fixups
-            .push((self.code.len(), name.to_string(), self.cur_line));
-        Ok(0)
     }
 
     fn stmts(&mut self, body: &[Stmt]) -> R<()> {
@@ -364,8 +141,20 @@ impl<'a> Dec<'a> {
                 fr.start = Some(start);
             }
         }
+        let (r0, l0, t0) = (self.nregs, self.local_size, self.tparam_size);
         self.stmts(body)?;
         self.scopes.pop();
+        if !entry {
+            let fr = &self.frames[&f.name];
+            let mut tparam: Vec<(u32, u32)> = fr.params.iter().chain(&fr.rets).copied().collect();
+            tparam.push((t0, self.tparam_size - t0));
+            let span = FrameSpan {
+                regs: (r0, self.nregs),
+                local: (l0, self.local_size),
+                tparam,
+            };
+            self.spans.push((self.cur_func, span));
+        }
         self.cur_line = f.line;
         self.guard = (NO_REG, false);
         self.emit(if entry { Op::Exit } else { Op::Ret });
@@ -421,6 +210,7 @@ pub fn decode_kernel(
         call_sites: vec![],
         call_fixups: vec![],
         edges: vec![],
+        spans: vec![],
         cur_func: 0,
         cur_line: entry.line,
         guard: (NO_REG, false),
@@ -456,13 +246,17 @@ pub fn decode_kernel(
     d.function(entry, true)?;
     d.scopes.pop();
     while let Some(name) = d.queue.pop() {
-        let Some(f) = ast.funcs.iter().find(|f| f.name == name && !f.is_entry) else {
+        let Some(f) = ast
+            .funcs
+            .iter()
+            .find(|f| f.name == name && !f.is_entry && f.body.is_some())
+        else {
             continue;
         };
         d.cur_func = d.frames[&name].index;
         d.function(f, false)?;
     }
-    // resolve calls, check recursion
+    // resolve calls; recursion (a cycle in the call graph) needs per-call frames
     for (idx, name, _) in &d.call_fixups {
         d.call_sites[*idx].target = d.frames[name].start.unwrap_or(0);
     }
@@ -488,8 +282,12 @@ pub fn decode_kernel(
         st[u] = 2;
         None
     }
-    if let Some(line) = dfs(0, &adj, &mut state) {
-        return d.err(line, "recursive calls are not supported");
+    let mut frames = vec![];
+    if dfs(0, &adj, &mut state).is_some() {
+        frames = vec![FrameSpan::default(); n];
+        for (i, span) in std::mem::take(&mut d.spans) {
+            frames[i as usize] = span;
+        }
     }
     // dynamic shared memory starts after the static part: patch its users
     let dyn_base = d.shared_size.next_multiple_of(16);
@@ -519,5 +317,6 @@ pub fn decode_kernel(
         tparam_size: d.tparam_size,
         funcs: d.funcs,
         has_calls: !d.edges.is_empty(),
+        frames,
     })
 }

@@ -1,8 +1,7 @@
 //! Opcode table, part 2: memory (`ld`, `st`, `atom`, `red`) and synchronisation
 //! (`bar`, `barrier`, `shfl.sync`, `vote.sync`, `match.sync`, `activemask`, fences).
 
-use super::decode::Dec;
-use super::decode_ops::Mods;
+use super::decode_ctx::{Dec, Mods};
 use super::error::SimError;
 use super::ir::*;
 use super::parse::Opnd;

@@ -2,7 +2,7 @@
 //! and destination operands (registers, immediates, symbols, vector braces) and memory
 //! addresses (`[reg+imm]`, `[sym+imm]`) resolved to a state space.
 
-use super::decode::{Dec, Sym};
+use super::decode_ctx::{Dec, Sym};
 use super::error::SimError;
 use super::ir::*;
 use super::memory::{LOCAL_WINDOW, SHARED_WINDOW};

@@ -1,61 +1,12 @@
 //! The opcode table: each (opcode, modifiers, type) combination the simulator knows,
 //! lowered to an [`Op`]. A modifier not consumed here is a load error naming the line.
 
-use super::decode::Dec;
+use super::decode_ctx::{Dec, Mods};
 use super::error::SimError;
 use super::ir::*;
 use super::parse::{Inst, Opnd};
 
 type R<T> = Result<T, SimError>;
-
-pub(crate) struct Mods<'m> {
-    pub(crate) v: Vec<&'m str>,
-    pub(crate) used: Vec<bool>,
-}
-
-impl<'m> Mods<'m> {
-    pub(crate) fn has(&mut self, s: &str) -> bool {
-        for (i, m) in self.v.iter().enumerate() {
-            if !self.used[i] && *m == s {
-                self.used[i] = true;
-                return true;
-            }
-        }
-        false
-    }
-    pub(crate) fn one_of(&mut self, list: &[&'static str]) -> Option<&'static str> {
-        list.iter().copied().find(|&s| self.has(s))
-    }
-    /// Types, in the order written, consumed.
-    pub(crate) fn types(&mut self) -> Vec<Ty> {
-        let mut out = vec![];
-        for (i, m) in self.v.iter().enumerate() {
-            if !self.used[i] {
-                if let Some(t) = Ty::from_name(m) {
-                    self.used[i] = true;
-                    out.push(t);
-                }
-            }
-        }
-        out
-    }
-    /// Cache hints (`.L1::evict_last`, `.L2::64B`...) are accepted and ignored.
-    pub(crate) fn hints(&mut self) {
-        for (i, m) in self.v.iter().enumerate() {
-            if m.starts_with("L1::") || m.starts_with("L2::") {
-                self.used[i] = true;
-            }
-        }
-    }
-    pub(crate) fn finish(&self, d: &Dec, op: &str) -> R<()> {
-        for (i, m) in self.v.iter().enumerate() {
-            if !self.used[i] {
-                return d.err(d.cur_line, format!("unsupported modifier `.{m}` on `{op}`"));
-            }
-        }
-        Ok(())
-    }
-}
 
 fn rnd(m: &mut Mods) -> Option<Rnd> {
     m.one_of(&["rn", "rz", "rm", "rp"]).map(|r| match r {

@@ -98,12 +98,33 @@ pub enum SimError {
         thread: Dim3,
         msg: String,
     },
+    /// A launch with more than one finding (distinct kind or PTX line), in the order found;
+    /// `kind()` and `ptx_line()` are those of the first, [`SimError::findings`] lists all.
+    Findings(Vec<SimError>),
 }
 
 impl SimError {
+    /// One error for a launch's findings (at least one): the finding itself when alone.
+    pub fn from_findings(mut list: Vec<SimError>) -> SimError {
+        if list.len() == 1 {
+            list.remove(0)
+        } else {
+            SimError::Findings(list)
+        }
+    }
+
+    /// Every finding this error reports (itself, unless it is [`SimError::Findings`]).
+    pub fn findings(&self) -> &[SimError] {
+        match self {
+            SimError::Findings(list) => list,
+            e => std::slice::from_ref(e),
+        }
+    }
+
     /// A short stable name of the error's kind, for tests to match on.
     pub fn kind(&self) -> &'static str {
         match self {
+            SimError::Findings(list) => list.first().map_or("findings", |e| e.kind()),
             SimError::Parse { .. } => "parse",
             SimError::NoSuchFunction { .. } => "no-such-function",
             SimError::BadLaunch { .. } => "bad-launch",
@@ -124,6 +145,7 @@ impl SimError {
     pub fn ptx_line(&self) -> Option<usize> {
         match self {
             SimError::Parse { line, .. } => Some(*line),
+            SimError::Findings(list) => list.first().and_then(|e| e.ptx_line()),
             SimError::OutOfBounds { ptx_line, .. }
             | SimError::Misaligned { ptx_line, .. }
             | SimError::SharedRace { ptx_line, .. }
@@ -199,6 +221,13 @@ impl fmt::Display for SimError {
                 d3(block),
                 d3(thread)
             ),
+            SimError::Findings(list) => {
+                write!(f, "{} findings:", list.len())?;
+                for (i, e) in list.iter().enumerate() {
+                    write!(f, "\n  {}. {e}", i + 1)?;
+                }
+                Ok(())
+            }
             SimError::Runtime { kernel, ptx_line, block, thread, msg } => write!(
                 f,
                 "error in `{kernel}` at PTX line {ptx_line}, block {}, thread {}: {msg}",

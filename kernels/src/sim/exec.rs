@@ -35,12 +35,24 @@ pub(crate) struct Warp {
     /// Lanes waiting at a synchronising instruction (their pc points at it).
     pub parked: u32,
     pub stacks: Vec<Vec<u32>>,
+    /// Per lane, the callee frames that recursive calls saved (see `FrameSpan`).
+    pub saved: Vec<Vec<Saved>>,
     /// Completed `bar.warp.sync` count (orders memory within the warp for the race check).
     pub wepoch: u32,
     pub index: u32,
     /// PC of an aligned barrier some lanes of this warp wait at while others still run.
     pub pending_bar: u32,
 }
+
+/// A function frame saved by a recursive call (see [`FrameSpan`]).
+#[derive(Clone, Default)]
+pub(crate) struct Saved {
+    regs: Vec<u64>,
+    bytes: Vec<u8>,
+}
+
+/// The deepest call stack a thread may build (a runaway recursion is an error, not a hang).
+pub const MAX_CALL_DEPTH: usize = 256;
 
 /// Per-block memory and counters.
 #[derive(Default)]
@@ -52,6 +64,34 @@ pub(crate) struct BlockMem {
     pub race: RaceState,
     pub stats: LaunchStats,
     pub ghint: usize,
+    /// Findings that let execution go on (races, uninitialised reads), in the order found.
+    pub findings: Vec<SimError>,
+}
+
+/// The most findings one block (and one launch) keeps; repeats of a (kind, line) are dropped.
+pub(crate) const MAX_FINDINGS: usize = 32;
+
+impl BlockMem {
+    /// Record a finding that does not stop the block.
+    pub fn note(&mut self, e: SimError) {
+        note(&mut self.findings, e);
+    }
+}
+
+/// Add `e` to `list` unless one of its kind and PTX line is there already (or the list is full).
+pub(crate) fn note(list: &mut Vec<SimError>, e: SimError) {
+    let key = |x: &SimError| (x.kind(), x.ptx_line());
+    if list.len() < MAX_FINDINGS && !list.iter().any(|x| key(x) == key(&e)) {
+        list.push(e);
+    }
+}
+
+/// What running one block found: its statistics, the findings, and whether the last of them
+/// stopped it.
+pub(crate) struct BlockRun {
+    pub stats: LaunchStats,
+    pub findings: Vec<SimError>,
+    pub fatal: bool,
 }
 
 /// Reusable allocations of one host worker.
@@ -134,7 +174,11 @@ impl<'a> Launch<'a> {
         w.pending_bar = NONE;
         if k.has_calls {
             w.stacks.resize(32, vec![]);
+            w.saved.resize(32, vec![]);
             for s in &mut w.stacks {
+                s.clear();
+            }
+            for s in &mut w.saved {
                 s.clear();
             }
         }
@@ -175,8 +219,40 @@ impl<'a> Launch<'a> {
         }
     }
 
-    /// Run block number `lin` to completion.
-    pub fn run_block(&self, s: &mut Scratch, lin: u64) -> Result<LaunchStats, SimError> {
+    /// Run block number `lin` to completion (or to its first fatal finding).
+    pub fn run_block(&self, s: &mut Scratch, lin: u64) -> BlockRun {
+        s.mem.findings.clear();
+        let r = self.run_block_to_end(s, lin);
+        let bm = &mut s.mem;
+        if self.checks {
+            for sp in bm.race.finish() {
+                let (hazard, other, oline) = sp.conflict;
+                let e = SimError::SharedRace {
+                    kernel: self.k.name.clone(),
+                    ptx_line: sp.line as usize,
+                    block: bm.ctaid,
+                    thread: self.thread_of(sp.tid),
+                    addr: sp.off as u64,
+                    hazard,
+                    other_thread: self.thread_of(other),
+                    other_line: oline as usize,
+                };
+                bm.note(e);
+            }
+        }
+        let mut findings = std::mem::take(&mut bm.findings);
+        let fatal = r.is_err();
+        if let Err(e) = r {
+            findings.push(e);
+        }
+        BlockRun {
+            stats: std::mem::take(&mut bm.stats),
+            findings,
+            fatal,
+        }
+    }
+
+    fn run_block_to_end(&self, s: &mut Scratch, lin: u64) -> Result<(), SimError> {
         let (gx, gy, _) = self.grid;
         let lin32 = lin as u32;
         let bm = &mut s.mem;
@@ -205,6 +281,7 @@ impl<'a> Launch<'a> {
                 born: 0,
                 parked: 0,
                 stacks: vec![],
+                saved: vec![],
                 wepoch: 0,
                 index: 0,
                 pending_bar: NONE,
@@ -219,7 +296,7 @@ impl<'a> Launch<'a> {
                 self.run_warp(w, bm)?;
             }
             if warps.iter().all(|w| w.live == 0) {
-                return Ok(std::mem::take(&mut bm.stats));
+                return Ok(());
             }
             self.block_stuck(warps, bm)?;
         }
@@ -405,22 +482,28 @@ impl<'a> Launch<'a> {
         pc: u32,
     ) -> Result<u32, SimError> {
         let s = &self.k.call_sites[site as usize];
+        if let Some(l) =
+            (0..32).find(|&l| active >> l & 1 != 0 && w.stacks[l].len() >= MAX_CALL_DEPTH)
+        {
+            let msg = format!(
+                "call to `{}` exceeds the call depth limit of {MAX_CALL_DEPTH} (runaway recursion?)",
+                self.k.funcs[s.func as usize]
+            );
+            return Err(self.runtime_err(bm, w, l, pc, msg));
+        }
         let ts = self.k.tparam_size as usize;
-        let mut err = None;
         lanes(active, |l| {
+            if let Some(span) = self.k.frames.get(s.func as usize) {
+                let saved = self.save_frame(w, bm, l, span);
+                w.saved[l].push(saved);
+            }
             let base = (w.index as usize * 32 + l) * ts;
             for &(src, dst, n) in &s.args {
                 let (src, dst, n) = (base + src as usize, base + dst as usize, n as usize);
                 bm.tparam.copy_within(src..src + n, dst);
             }
-            if w.stacks[l].len() >= 256 {
-                err = Some(l);
-            }
             w.stacks[l].push(site);
         });
-        if let Some(l) = err {
-            return Err(self.runtime_err(bm, w, l, pc, "call stack too deep".into()));
-        }
         Ok(s.target)
     }
 
@@ -435,14 +518,69 @@ impl<'a> Launch<'a> {
                 Some(site) => {
                     let s = &self.k.call_sites[site as usize];
                     let base = (w.index as usize * 32 + l) * ts;
-                    for &(src, dst, n) in &s.rets {
-                        let (src, dst, n) = (base + src as usize, base + dst as usize, n as usize);
-                        bm.tparam.copy_within(src..src + n, dst);
+                    let restore = self.k.frames.get(s.func as usize);
+                    // the results leave the callee's slots before its caller's frame returns
+                    let vals: Vec<Vec<u8>> = s
+                        .rets
+                        .iter()
+                        .map(|&(src, _, n)| bm.tparam[base + src as usize..][..n as usize].to_vec())
+                        .collect();
+                    if let (Some(span), Some(saved)) = (restore, w.saved[l].pop()) {
+                        self.restore_frame(w, bm, l, span, &saved);
+                    }
+                    for (&(_, dst, _), v) in s.rets.iter().zip(vals) {
+                        bm.tparam[base + dst as usize..][..v.len()].copy_from_slice(&v);
                     }
                     w.pc[l] = s.ret_pc;
                 }
                 None => w.live &= !(1 << l),
             }
         });
+    }
+
+    /// Lane `l`'s byte ranges of a frame: (in `.local`?, start, length).
+    fn frame_ranges(&self, w: &Warp, l: usize, span: &FrameSpan) -> Vec<(bool, usize, usize)> {
+        let tid = w.index as usize * 32 + l;
+        let (ls, ts) = (self.k.local_size as usize, self.k.tparam_size as usize);
+        let (lo, hi) = (span.local.0 as usize, span.local.1 as usize);
+        let mut v = vec![(true, tid * ls + lo, hi - lo)];
+        v.extend(
+            span.tparam
+                .iter()
+                .map(|&(o, n)| (false, tid * ts + o as usize, n as usize)),
+        );
+        v
+    }
+
+    /// Lane `l`'s copy of a function's frame: registers, then its `.local` and `.param` bytes.
+    fn save_frame(&self, w: &Warp, bm: &BlockMem, l: usize, span: &FrameSpan) -> Saved {
+        let regs = (span.regs.0..span.regs.1)
+            .map(|r| w.regs[ri(r, l)])
+            .collect();
+        let mut bytes = vec![];
+        for (local, o, n) in self.frame_ranges(w, l, span) {
+            let mem = if local { &bm.local } else { &bm.tparam };
+            bytes.extend_from_slice(&mem[o..o + n]);
+        }
+        Saved { regs, bytes }
+    }
+
+    fn restore_frame(
+        &self,
+        w: &mut Warp,
+        bm: &mut BlockMem,
+        l: usize,
+        span: &FrameSpan,
+        s: &Saved,
+    ) {
+        for (r, &v) in (span.regs.0..span.regs.1).zip(&s.regs) {
+            w.regs[ri(r, l)] = v;
+        }
+        let mut at = 0;
+        for (local, o, n) in self.frame_ranges(w, l, span) {
+            let mem = if local { &mut bm.local } else { &mut bm.tparam };
+            mem[o..o + n].copy_from_slice(&s.bytes[at..at + n]);
+            at += n;
+        }
     }
 }

@@ -299,7 +299,8 @@ impl<'a> Launch<'a> {
                             bm.race.read(o, total as usize, tid as u32, w.wepoch, line)
                         };
                         if !matches!(c, Check::Ok) {
-                            return Err(self.check_err(c, bm, w, l, pc, o as u64));
+                            let e = self.check_err(c, bm, w, l, pc, o as u64);
+                            bm.note(e);
                         }
                     }
                 }
@@ -474,8 +475,8 @@ impl<'a> Launch<'a> {
                             bm.race
                                 .write(o, size as usize, tid as u32, w.wepoch, inst.line, true);
                         if !matches!(ck, Check::Ok) {
-                            err = Some(self.check_err(ck, bm, w, l, pc, o as u64));
-                            return;
+                            let e = self.check_err(ck, bm, w, l, pc, o as u64);
+                            bm.note(e);
                         }
                     }
                     let old = rd(&bm.shared, o, size);

@@ -3,7 +3,7 @@
 
 use super::alu::as_i128;
 use super::ir::{BinOp, Cmp, FFlags, Rnd, TernOp, Ty, UnOp};
-use std::cmp::Ordering;
+use super::softfloat::{self as soft, F16, F32, F64};
 
 const NAN32: u32 = 0x7fff_ffff;
 const NAN64: u64 = 0x7fff_ffff_ffff_ffff;
@@ -34,191 +34,56 @@ fn sat64(x: f64) -> f64 {
     }
 }
 
-pub fn next_up32(x: f32) -> f32 {
-    if x.is_nan() || x == f32::INFINITY {
-        return x;
-    }
-    if x == 0.0 {
-        return f32::from_bits(1);
-    }
-    let b = x.to_bits();
-    f32::from_bits(if x > 0.0 { b + 1 } else { b - 1 })
-}
-pub fn next_down32(x: f32) -> f32 {
-    -next_up32(-x)
-}
-pub fn next_up64(x: f64) -> f64 {
-    if x.is_nan() || x == f64::INFINITY {
-        return x;
-    }
-    if x == 0.0 {
-        return f64::from_bits(1);
-    }
-    let b = x.to_bits();
-    f64::from_bits(if x > 0.0 { b + 1 } else { b - 1 })
-}
-pub fn next_down64(x: f64) -> f64 {
-    -next_up64(-x)
-}
-
-/// Adjust a round-to-nearest result `r` for mode `rnd`, given `dir` = sign of (exact - r).
+/// Directed rounding (and `.rn` where the hardware rounding does not apply) goes through the
+/// exact [`soft`] arithmetic; `.rn` on f32/f64 is the host's IEEE arithmetic.
 #[inline]
-fn adjust32(r: f32, dir: Option<Ordering>, rnd: Rnd) -> f32 {
-    match (rnd, dir) {
-        (Rnd::Rn, _) | (_, None) | (_, Some(Ordering::Equal)) => r,
-        (Rnd::Rz, Some(Ordering::Less)) if r > 0.0 => next_down32(r),
-        (Rnd::Rz, Some(Ordering::Greater)) if r < 0.0 => next_up32(r),
-        (Rnd::Rm, Some(Ordering::Less)) => next_down32(r),
-        (Rnd::Rp, Some(Ordering::Greater)) => next_up32(r),
-        _ => r,
+fn with32(rnd: Rnd, rn: impl FnOnce() -> f32, exact: impl FnOnce() -> Option<u64>) -> f32 {
+    if rnd == Rnd::Rn {
+        return rn();
     }
+    exact().map_or_else(rn, |b| f32::from_bits(b as u32))
 }
 #[inline]
-fn adjust64(r: f64, dir: Option<Ordering>, rnd: Rnd) -> f64 {
-    match (rnd, dir) {
-        (Rnd::Rn, _) | (_, None) | (_, Some(Ordering::Equal)) => r,
-        (Rnd::Rz, Some(Ordering::Less)) if r > 0.0 => next_down64(r),
-        (Rnd::Rz, Some(Ordering::Greater)) if r < 0.0 => next_up64(r),
-        (Rnd::Rm, Some(Ordering::Less)) => next_down64(r),
-        (Rnd::Rp, Some(Ordering::Greater)) => next_up64(r),
-        _ => r,
+fn with64(rnd: Rnd, rn: impl FnOnce() -> f64, exact: impl FnOnce() -> Option<u64>) -> f64 {
+    if rnd == Rnd::Rn {
+        return rn();
     }
-}
-
-/// Error-free sum: s + e == a + b exactly.
-#[inline]
-fn two_sum(a: f64, b: f64) -> (f64, f64) {
-    let s = a + b;
-    let bb = s - a;
-    let e = (a - (s - bb)) + (b - bb);
-    (s, e)
-}
-
-/// Direction of exact (= s + e) relative to an f32 result r.
-#[inline]
-fn dir32(s: f64, e: f64, r: f32) -> Option<Ordering> {
-    if !s.is_finite() {
-        return None;
-    }
-    ((s - r as f64) + e).partial_cmp(&0.0)
+    exact().map_or_else(rn, f64::from_bits)
 }
 
 pub fn add32(a: f32, b: f32, rnd: Rnd) -> f32 {
-    let r = a + b;
-    if rnd == Rnd::Rn {
-        return r;
-    }
-    let (s, e) = two_sum(a as f64, b as f64);
-    let r = adjust32(r, dir32(s, e, r), rnd);
-    if r == 0.0 && s == 0.0 && e == 0.0 && rnd == Rnd::Rm && (a.to_bits() ^ b.to_bits()) >> 31 != 0
-    {
-        return -0.0; // x + (-x) is -0 when rounding down
-    }
-    r
+    with32(rnd, || a + b, || soft::add(a as f64, b as f64, F32, rnd))
 }
 pub fn mul32(a: f32, b: f32, rnd: Rnd) -> f32 {
-    let r = a * b;
-    if rnd == Rnd::Rn {
-        return r;
-    }
-    adjust32(r, dir32(a as f64 * b as f64, 0.0, r), rnd)
+    with32(rnd, || a * b, || soft::mul(a as f64, b as f64, F32, rnd))
 }
 pub fn fma32(a: f32, b: f32, c: f32, rnd: Rnd) -> f32 {
-    let r = a.mul_add(b, c);
-    if rnd == Rnd::Rn {
-        return r;
-    }
-    let (s, e) = two_sum(a as f64 * b as f64, c as f64);
-    adjust32(r, dir32(s, e, r), rnd)
+    with32(
+        rnd,
+        || a.mul_add(b, c),
+        || soft::fma(a as f64, b as f64, c as f64, F32, rnd),
+    )
 }
 pub fn div32(a: f32, b: f32, rnd: Rnd) -> f32 {
-    let r = a / b;
-    if rnd == Rnd::Rn || !r.is_finite() || !b.is_finite() || b == 0.0 {
-        return r;
-    }
-    let res = a as f64 - r as f64 * b as f64; // exact: product has 48 bits, Sterbenz for the difference
-    let d = res
-        .partial_cmp(&0.0)
-        .map(|o| if b < 0.0 { o.reverse() } else { o });
-    adjust32(r, d, rnd)
+    with32(rnd, || a / b, || soft::div(a as f64, b as f64, F32, rnd))
 }
 pub fn sqrt32(a: f32, rnd: Rnd) -> f32 {
-    let r = a.sqrt();
-    if rnd == Rnd::Rn || !r.is_finite() || r == 0.0 {
-        return r;
-    }
-    adjust32(r, (a as f64 - r as f64 * r as f64).partial_cmp(&0.0), rnd)
+    with32(rnd, || a.sqrt(), || soft::sqrt(a as f64, F32, rnd))
 }
-
 pub fn add64(a: f64, b: f64, rnd: Rnd) -> f64 {
-    let (s, e) = two_sum(a, b);
-    if rnd == Rnd::Rn || !s.is_finite() {
-        return if s.is_finite() || rnd == Rnd::Rn {
-            s
-        } else {
-            overflow64(s, a.is_finite() && b.is_finite(), rnd)
-        };
-    }
-    let r = adjust64(s, e.partial_cmp(&0.0), rnd);
-    if r == 0.0 && e == 0.0 && rnd == Rnd::Rm && (a.to_bits() ^ b.to_bits()) >> 63 != 0 {
-        return -0.0;
-    }
-    r
-}
-fn overflow64(r: f64, finite_inputs: bool, rnd: Rnd) -> f64 {
-    if !r.is_infinite() || !finite_inputs {
-        return r;
-    }
-    let d = if r > 0.0 {
-        Ordering::Less
-    } else {
-        Ordering::Greater
-    };
-    adjust64(r, Some(d), rnd)
+    with64(rnd, || a + b, || soft::add(a, b, F64, rnd))
 }
 pub fn mul64(a: f64, b: f64, rnd: Rnd) -> f64 {
-    let r = a * b;
-    if rnd == Rnd::Rn {
-        return r;
-    }
-    if !r.is_finite() {
-        return overflow64(r, a.is_finite() && b.is_finite(), rnd);
-    }
-    adjust64(r, a.mul_add(b, -r).partial_cmp(&0.0), rnd)
+    with64(rnd, || a * b, || soft::mul(a, b, F64, rnd))
 }
 pub fn fma64(a: f64, b: f64, c: f64, rnd: Rnd) -> f64 {
-    let r = a.mul_add(b, c);
-    if rnd == Rnd::Rn {
-        return r;
-    }
-    if !r.is_finite() {
-        return overflow64(r, a.is_finite() && b.is_finite() && c.is_finite(), rnd);
-    }
-    let p = a * b;
-    let pe = a.mul_add(b, -p);
-    let (s, e) = two_sum(p, c);
-    adjust64(r, (((s - r) + e) + pe).partial_cmp(&0.0), rnd)
+    with64(rnd, || a.mul_add(b, c), || soft::fma(a, b, c, F64, rnd))
 }
 pub fn div64(a: f64, b: f64, rnd: Rnd) -> f64 {
-    let r = a / b;
-    if rnd == Rnd::Rn || !b.is_finite() || b == 0.0 {
-        return r;
-    }
-    if !r.is_finite() {
-        return overflow64(r, a.is_finite(), rnd);
-    }
-    let res = (-r).mul_add(b, a);
-    let d = res
-        .partial_cmp(&0.0)
-        .map(|o| if b < 0.0 { o.reverse() } else { o });
-    adjust64(r, d, rnd)
+    with64(rnd, || a / b, || soft::div(a, b, F64, rnd))
 }
 pub fn sqrt64(a: f64, rnd: Rnd) -> f64 {
-    let r = a.sqrt();
-    if rnd == Rnd::Rn || !r.is_finite() || r == 0.0 {
-        return r;
-    }
-    adjust64(r, (-r).mul_add(r, a).partial_cmp(&0.0), rnd)
+    with64(rnd, || a.sqrt(), || soft::sqrt(a, F64, rnd))
 }
 
 /// PTX min/max: a NaN operand yields the other; +0 > -0.
@@ -460,60 +325,10 @@ pub fn f16_to_f32(h: u16) -> f32 {
 
 /// Round an f64 to f16 with the given mode.
 pub fn f64_to_f16(x: f64, rnd: Rnd) -> u16 {
-    let sign: u16 = if x.is_sign_negative() { 0x8000 } else { 0 };
     if x.is_nan() {
         return 0x7e00;
     }
-    let ax = x.abs();
-    if ax.is_infinite() {
-        return sign | 0x7c00;
-    }
-    let e = if ax == 0.0 {
-        -30
-    } else {
-        ((ax.to_bits() >> 52) as i32) - 1023
-    };
-    let q = if e < -14 {
-        (2.0f64).powi(-24)
-    } else {
-        (2.0f64).powi(e - 10)
-    };
-    let m = ax / q; // exact (power-of-two scaling)
-    let neg = sign != 0;
-    let mr = match rnd {
-        Rnd::Rn => m.round_ties_even(),
-        Rnd::Rz => m.trunc(),
-        Rnd::Rm => {
-            if neg {
-                m.ceil()
-            } else {
-                m.floor()
-            }
-        }
-        Rnd::Rp => {
-            if neg {
-                m.floor()
-            } else {
-                m.ceil()
-            }
-        }
-    };
-    let v = mr * q;
-    if v > 65504.0 {
-        let to_inf = match rnd {
-            Rnd::Rn => true,
-            Rnd::Rz => false,
-            Rnd::Rm => neg,
-            Rnd::Rp => !neg,
-        };
-        return sign | if to_inf { 0x7c00 } else { 0x7bff };
-    }
-    if v < (2.0f64).powi(-14) {
-        return sign | (v / (2.0f64).powi(-24)) as u16;
-    }
-    let ve = ((v.to_bits() >> 52) as i32) - 1023;
-    let mant = (v / (2.0f64).powi(ve - 10)) as u32 - 1024;
-    sign | (((ve + 15) as u16) << 10) | mant as u16
+    soft::narrow(x, F16, rnd).unwrap_or(if x < 0.0 { 0xfc00 } else { 0x7c00 }) as u16
 }
 
 fn round_int(x: f64, rnd: Rnd) -> f64 {
@@ -527,11 +342,7 @@ fn round_int(x: f64, rnd: Rnd) -> f64 {
 
 /// f64 -> f32 with rounding mode.
 pub fn f64_to_f32(x: f64, rnd: Rnd) -> f32 {
-    let r = x as f32;
-    if rnd == Rnd::Rn || x.is_nan() || x.is_infinite() {
-        return r;
-    }
-    adjust32(r, x.partial_cmp(&(r as f64)), rnd)
+    with32(rnd, || x as f32, || soft::narrow(x, F32, rnd))
 }
 
 /// `cvt.frnd/irnd.dty.sty`.
@@ -566,25 +377,9 @@ pub fn cvt(dty: Ty, sty: Ty, fl: FFlags, int_rnd: bool, a: u64) -> u64 {
     if sty.is_int() {
         let v = as_i128(a, sty);
         return match dty {
-            Ty::F64 => {
-                let r = v as f64;
-                let d = if r.abs() >= 1.7e38 {
-                    None
-                } else {
-                    Some(v.cmp(&(r as i128)))
-                };
-                out64(adjust64(r, d, fl.rnd), fl)
-            }
-            Ty::F32 => {
-                let r = v as f32;
-                let d = if r.abs() >= 1.7e38 {
-                    None
-                } else {
-                    Some(v.cmp(&(r as i128)))
-                };
-                out32(adjust32(r, d, fl.rnd), fl)
-            }
-            _ => f64_to_f16(v as f64, fl.rnd) as u64,
+            Ty::F64 => out64(f64::from_bits(soft::from_int(v, F64, fl.rnd)), fl),
+            Ty::F32 => out32(f32::from_bits(soft::from_int(v, F32, fl.rnd) as u32), fl),
+            _ => soft::from_int(v, F16, fl.rnd),
         };
     }
     // float -> float

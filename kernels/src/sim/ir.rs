@@ -470,6 +470,8 @@ pub struct Inst {
 #[derive(Clone, Debug, PartialEq)]
 pub struct CallSite {
     pub target: u32,
+    /// The callee's function index (into `Kernel::funcs`).
+    pub func: u16,
     pub ret_pc: u32,
     /// (src offset, dst offset, bytes) in per-thread param space: caller args -> callee params.
     pub args: Vec<(u32, u32, u32)>,
@@ -532,4 +534,17 @@ pub struct Kernel {
     pub funcs: Vec<String>,
     /// Whether the code contains any `call` (per-lane call stacks needed).
     pub has_calls: bool,
+    /// Per function (index as `funcs`), what a call saves and its return restores; filled only
+    /// when the call graph has a cycle (recursion), empty otherwise.
+    pub frames: Vec<FrameSpan>,
+}
+
+/// The per-invocation state of a function: its registers and per-thread `.local` bytes
+/// (`[lo, hi)`) and `.param` slots (offset, bytes). A recursive call saves these and its
+/// return restores them, so each invocation has its own.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct FrameSpan {
+    pub regs: (u32, u32),
+    pub local: (u32, u32),
+    pub tparam: Vec<(u32, u32)>,
 }

@@ -7,6 +7,16 @@
 //! plain write (atomic vs atomic is fine, atomic vs plain is not), and no ordering point
 //! separates them. Also flags reads of shared bytes no thread of the block has written.
 //!
+//! A plain read against an atomic write (either order) is first only suspected: the CUDA
+//! Programming Guide's CAS loop reads the word plainly, then retries `atomicCAS` until it
+//! succeeds, and the plain read's value is only a guess. If the reading thread itself then
+//! performs an atomic on those bytes before the next barrier, the suspicion is dropped;
+//! otherwise it is reported at the barrier (or the block's end). A plain write against an
+//! atomic is always a race.
+//!
+//! Checking goes on after a finding (the state is updated as if the access were clean), so a
+//! launch can report every finding, not only the first.
+//!
 //! Epoch numbers grow across blocks run by the same host thread, so the shadow array is
 //! never cleared: stale cells simply have an older epoch.
 
@@ -37,11 +47,24 @@ pub enum Check {
     Uninit,
 }
 
+/// A race between a plain read (by `tid` at `line`) and an atomic, not (yet) excused by an
+/// atomic of the reader on the same bytes.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Suspect {
+    pub tid: u32,
+    pub line: u32,
+    pub off: usize,
+    pub end: usize,
+    pub conflict: Conflict,
+}
+
 #[derive(Default)]
 pub struct RaceState {
     cells: Vec<Cell>,
     epoch: u32,
     block: u32,
+    suspects: Vec<Suspect>,
+    confirmed: Vec<Suspect>,
 }
 
 #[inline]
@@ -57,28 +80,45 @@ impl RaceState {
         }
         self.epoch = self.epoch.wrapping_add(1).max(1);
         self.block = self.block.wrapping_add(1).max(1);
+        self.suspects.clear();
+        self.confirmed.clear();
     }
-    /// A block barrier completed.
+    /// A block barrier completed: suspects of the ending epoch become races.
     pub fn barrier(&mut self) {
         self.epoch = self.epoch.wrapping_add(1).max(1);
+        self.confirmed.append(&mut self.suspects);
+    }
+    /// The block finished: every read-vs-atomic race not excused (see the module notes).
+    pub fn finish(&mut self) -> Vec<Suspect> {
+        self.confirmed.append(&mut self.suspects);
+        std::mem::take(&mut self.confirmed)
+    }
+    fn suspect(&mut self, s: Suspect) {
+        if !self.suspects.contains(&s) && self.suspects.len() < 1024 {
+            self.suspects.push(s);
+        }
     }
 
     /// A plain read of `[off, off+size)` by thread `tid` (warp sync counter `wep`).
     pub fn read(&mut self, off: usize, size: usize, tid: u32, wep: u32, line: u32) -> Check {
         let (e, blk) = (self.epoch, self.block);
+        let mut found = Check::Ok;
+        let mut atomic = None;
         for c in &mut self.cells[off..off + size] {
             if c.init != blk {
-                return Check::Uninit;
+                if matches!(found, Check::Ok) {
+                    found = Check::Uninit;
+                }
+                continue;
             }
             if c.w_epoch == e {
                 let w = c.w_tid & !ATOMIC;
                 if w != tid && !(same_warp(w, tid) && c.w_wep != wep) {
-                    let h = if c.w_tid & ATOMIC != 0 {
-                        "read after atomic"
-                    } else {
-                        "read after write"
-                    };
-                    return Check::Race((h, w, c.w_line));
+                    if c.w_tid & ATOMIC != 0 {
+                        atomic.get_or_insert(("read after atomic", w, c.w_line));
+                    } else if matches!(found, Check::Ok) {
+                        found = Check::Race(("read after write", w, c.w_line));
+                    }
                 }
             }
             if c.r_epoch != e {
@@ -99,7 +139,16 @@ impl RaceState {
                 c.r_wep = c.r_wep.max(wep);
             }
         }
-        Check::Ok
+        if let Some(conflict) = atomic {
+            self.suspect(Suspect {
+                tid,
+                line,
+                off,
+                end: off + size,
+                conflict,
+            });
+        }
+        found
     }
 
     /// A write (plain or atomic) of `[off, off+size)`.
@@ -113,17 +162,28 @@ impl RaceState {
         atomic: bool,
     ) -> Check {
         let (e, blk) = (self.epoch, self.block);
+        if atomic {
+            // the reader's own atomic excuses its plain read (the CAS loop)
+            self.suspects
+                .retain(|s| s.tid != tid || s.end <= off || off + size <= s.off);
+        }
+        let mut found = Check::Ok;
+        let mut suspect = None;
         for c in &mut self.cells[off..off + size] {
             if c.w_epoch == e {
                 let w = c.w_tid & !ATOMIC;
                 let both_atomic = atomic && c.w_tid & ATOMIC != 0;
-                if w != tid && !both_atomic && !(same_warp(w, tid) && c.w_wep != wep) {
+                if w != tid
+                    && !both_atomic
+                    && !(same_warp(w, tid) && c.w_wep != wep)
+                    && matches!(found, Check::Ok)
+                {
                     let h = match (atomic, c.w_tid & ATOMIC != 0) {
                         (true, false) => "atomic after write",
                         (false, true) => "write after atomic",
                         _ => "write after write",
                     };
-                    return Check::Race((h, w, c.w_line));
+                    found = Check::Race((h, w, c.w_line));
                 }
             }
             if c.r_epoch == e {
@@ -133,13 +193,14 @@ impl RaceState {
                 } else {
                     !(c.r_tid & MIXED == 0 && same_warp(r, tid) && c.r_wep < wep)
                 };
-                if other {
-                    let h = if atomic {
-                        "atomic after read"
-                    } else {
-                        "write after read"
-                    };
-                    return Check::Race((h, r, c.r_line));
+                if other && atomic {
+                    // the plain read is suspected, not this atomic (see the module notes);
+                    // the last reader's own atomic excuses it at once
+                    if r != tid {
+                        suspect.get_or_insert((r, c.r_line));
+                    }
+                } else if other && matches!(found, Check::Ok) {
+                    found = Check::Race(("write after read", r, c.r_line));
                 }
             }
             c.w_epoch = e;
@@ -149,7 +210,16 @@ impl RaceState {
             c.r_epoch = 0;
             c.init = blk;
         }
-        Check::Ok
+        if let Some((r, rline)) = suspect {
+            self.suspect(Suspect {
+                tid: r,
+                line: rline,
+                off,
+                end: off + size,
+                conflict: ("read before atomic", tid, line),
+            });
+        }
+        found
     }
 
     /// Mark bytes initialised without race tracking (checks off paths never call this).
@@ -184,11 +254,19 @@ mod tests {
         r.barrier();
         assert!(matches!(r.write(8, 4, 1, 0, 1, true), Check::Ok));
         assert!(matches!(r.write(8, 4, 2, 0, 1, true), Check::Ok)); // atomic vs atomic
-        assert!(matches!(
-            r.read(8, 4, 3, 0, 1),
-            Check::Race(("read after atomic", 2, 1))
-        ));
+        assert!(matches!(r.read(8, 4, 3, 0, 1), Check::Ok)); // suspected only
         assert!(matches!(r.read(32, 4, 3, 0, 1), Check::Uninit));
+        r.barrier(); // thread 3 never did its own atomic: confirmed
+        assert_eq!(r.finish().len(), 1);
+        // the CAS loop: plain read, another thread's atomic, the reader's own atomic
+        r.new_block(64);
+        assert!(matches!(r.write(16, 4, 0, 0, 1, false), Check::Ok));
+        r.barrier();
+        assert!(matches!(r.read(16, 4, 5, 0, 2), Check::Ok));
+        assert!(matches!(r.read(16, 4, 6, 0, 2), Check::Ok));
+        assert!(matches!(r.write(16, 4, 6, 0, 3, true), Check::Ok));
+        assert!(matches!(r.write(16, 4, 5, 0, 3, true), Check::Ok));
+        assert!(r.finish().is_empty());
         // same warp, ordered by a warp sync
         r.barrier();
         assert!(matches!(r.write(0, 4, 1, 5, 1, false), Check::Ok));
