@@ -108,6 +108,15 @@ impl Storage {
             Storage::Cpu(s) => s.dtype(),
         }
     }
+    /// The number of elements.
+    pub fn len(&self) -> usize {
+        match self {
+            Storage::Cpu(s) => s.len(),
+        }
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 /// Runs `$body` with `$v` bound to the typed slice/vector inside a [`CpuStorage`] and

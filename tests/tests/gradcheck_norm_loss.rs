@@ -3,13 +3,7 @@
 //! running statistics against hand computation, and error messages.
 
 use engine::{rng, DType, Device, Rng, Tensor};
-use tests::{assert_close, backward_sum, gradcheck, leaf, positive_leaf};
-
-fn check(inputs: &[Tensor], f: impl Fn(&[Tensor]) -> engine::Result<Tensor>) {
-    if let Err(msg) = gradcheck(inputs, f) {
-        panic!("{msg}");
-    }
-}
+use tests::{assert_close, backward_sum, check, leaf, positive_leaf};
 
 fn zeros(c: usize) -> Tensor {
     Tensor::zeros([c], DType::F64, Device::Cpu).unwrap()

@@ -73,6 +73,15 @@ impl Tensor {
                 self.shape()
             )));
         }
+        if (grad.dtype(), grad.device()) != (self.dtype(), self.device()) {
+            return Err(Error::Autograd(format!(
+                "gradient has dtype {} on {}, the tensor dtype {} on {}",
+                grad.dtype(),
+                grad.device(),
+                self.dtype(),
+                self.device()
+            )));
+        }
         let _guard = no_grad();
         let order = topological_order(self);
         let mut grads: HashMap<TensorId, Tensor> = HashMap::new();
@@ -103,6 +112,16 @@ impl Tensor {
                 let Some(g) = g else { continue };
                 if !input.requires_grad() {
                     continue;
+                }
+                if (g.dtype(), g.device()) != (input.dtype(), input.device()) {
+                    return Err(Error::Autograd(format!(
+                        "{} produced a gradient of dtype {} on {} for an input of dtype {} on {}",
+                        node.op.name(),
+                        g.dtype(),
+                        g.device(),
+                        input.dtype(),
+                        input.device()
+                    )));
                 }
                 if g.shape() != input.shape() {
                     return Err(Error::Autograd(format!(

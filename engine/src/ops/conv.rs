@@ -9,7 +9,7 @@ use crate::device::{CpuStorage, Storage};
 use crate::dtype::Float;
 use crate::error::{Error, Result};
 use crate::ops::{check_rank, check_same};
-use crate::tensor::Tensor;
+use crate::tensor::{Reads, Tensor};
 
 /// Geometry of a 2-D convolution, as in `torch.nn.functional.conv2d`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,11 +46,12 @@ impl Tensor {
         let w = weight.contiguous()?;
         let b = bias.map(|b| b.contiguous()).transpose()?;
         let storage = {
-            let (xs, ws) = (x.read_storage(), w.read_storage());
-            let bs = b.as_ref().map(|b| b.read_storage());
-            match (&*xs, &*ws) {
+            let mut held = vec![&x, &w];
+            held.extend(&b);
+            let reads = Reads::new(&held);
+            match (reads.get(0), reads.get(1)) {
                 (Storage::Cpu(xc), Storage::Cpu(wc)) => {
-                    let bc = bs.as_deref().map(|s| match s {
+                    let bc = b.is_some().then(|| match reads.get(2) {
                         Storage::Cpu(bc) => bc,
                     });
                     Storage::Cpu(crate::cpu_map!(xc, |xv: F| {
@@ -66,7 +67,7 @@ impl Tensor {
                 }
             }
         };
-        let out = Tensor::from_storage(storage, [geom.n, geom.c_out, geom.oh, geom.ow]);
+        let out = Tensor::from_storage(storage, [geom.n, geom.c_out, geom.oh, geom.ow])?;
         let make = || Conv2dBackward { geom };
         Ok(match bias {
             Some(b) => record(out, &[self, weight, b], make),
@@ -181,8 +182,8 @@ impl BackwardOp for Conv2dBackward {
         let x = inputs[0].contiguous()?;
         let w = inputs[1].contiguous()?;
         let dy = grad.contiguous()?;
-        let (xs, ws, dys) = (x.read_storage(), w.read_storage(), dy.read_storage());
-        let (dx, dw, db) = match (&*xs, &*ws, &*dys) {
+        let reads = Reads::new(&[&x, &w, &dy]);
+        let (dx, dw, db) = match (reads.get(0), reads.get(1), reads.get(2)) {
             (Storage::Cpu(xc), Storage::Cpu(wc), Storage::Cpu(dyc)) => {
                 crate::cpu_with!(xc, |xv: F| {
                     let xv = &xv[x.dense_range()];
@@ -194,9 +195,9 @@ impl BackwardOp for Conv2dBackward {
                         Tensor::from_storage(Storage::Cpu(F::into_storage(v)), shape)
                     };
                     (
-                        dx.map(|v| wrap(v, x.dims())),
-                        dw.map(|v| wrap(v, w.dims())),
-                        db.map(|v| wrap(v, &[g.c_out])),
+                        dx.map(|v| wrap(v, x.dims())).transpose()?,
+                        dw.map(|v| wrap(v, w.dims())).transpose()?,
+                        db.map(|v| wrap(v, &[g.c_out])).transpose()?,
                     )
                 })
             }

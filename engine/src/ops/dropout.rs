@@ -23,13 +23,13 @@ impl Tensor {
             return Ok(self.clone());
         }
         let x = self.contiguous()?;
-        let y = apply_mask(&x, p, seed, offset);
+        let y = apply_mask(&x, p, seed, offset)?;
         Ok(record(y, &[&x], || DropoutBackward { p, seed, offset }))
     }
 }
 
 /// `x` (dense) times the replayable mask, scaled.
-fn apply_mask(x: &Tensor, p: f64, seed: u64, offset: u64) -> Tensor {
+fn apply_mask(x: &Tensor, p: f64, seed: u64, offset: u64) -> Result<Tensor> {
     let range = x.dense_range();
     let storage = match &*x.read_storage() {
         Storage::Cpu(s) => Storage::Cpu(cpu_map!(s, |v: F| cpu::dropout::dropout(
@@ -55,6 +55,6 @@ impl BackwardOp for DropoutBackward {
     /// The same mask and scale applied to the gradient.
     fn backward(&self, _inputs: &[Tensor], g: &Tensor) -> Result<Vec<Option<Tensor>>> {
         let g = g.contiguous()?;
-        Ok(vec![Some(apply_mask(&g, self.p, self.seed, self.offset))])
+        Ok(vec![Some(apply_mask(&g, self.p, self.seed, self.offset)?)])
     }
 }

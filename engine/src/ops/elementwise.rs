@@ -6,9 +6,9 @@ use crate::autograd::{record, BackwardOp};
 use crate::backend::cpu;
 use crate::device::Storage;
 use crate::dtype::Float;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::ops::check_same;
-use crate::tensor::Tensor;
+use crate::tensor::{Reads, Tensor};
 use crate::{cpu_map, cpu_map2};
 
 /// One row per unary op: `f(x)` and `df/dx` given `x` and `y = f(x)`.
@@ -137,7 +137,7 @@ impl Tensor {
                 cpu::elementwise::unary(&v[range.clone()], move |a: F| o().f(a))
             }))),
         };
-        let y = Tensor::from_storage(storage, x.shape());
+        let y = Tensor::from_storage(storage, x.shape())?;
         let saved_y = y.detach();
         Ok(record(y, &[&x], || UnaryBackward { op, y: saved_y }))
     }
@@ -199,7 +199,8 @@ impl Tensor {
         let name = op.name();
         check_same(name, self, rhs)?;
         let shape = self.shape().broadcast(rhs.shape(), name)?;
-        let storage = match (&*self.read_storage(), &*rhs.read_storage()) {
+        let reads = Reads::new(&[self, rhs]);
+        let storage = match (reads.get(0), reads.get(1)) {
             (Storage::Cpu(a), Storage::Cpu(b)) => {
                 Storage::Cpu(cpu_map2!(name, a, b, |a, b: F| cpu::elementwise::binary(
                     a,
@@ -211,7 +212,7 @@ impl Tensor {
                 ))?)
             }
         };
-        let out = Tensor::from_storage(storage, shape);
+        let out = Tensor::from_storage(storage, shape)?;
         Ok(record(out, &[self, rhs], || BinaryBackward { op }))
     }
 }
@@ -229,14 +230,16 @@ impl BackwardOp for UnaryBackward {
         let (x, g) = (&inputs[0], grad.contiguous()?);
         let (rx, ry, rg) = (x.dense_range(), self.y.dense_range(), g.dense_range());
         let op = self.op;
-        let storage = match (
-            &*x.read_storage(),
-            &*self.y.read_storage(),
-            &*g.read_storage(),
-        ) {
+        let reads = Reads::new(&[x, &self.y, &g]);
+        let storage = match (reads.get(0), reads.get(1), reads.get(2)) {
             (Storage::Cpu(xs), Storage::Cpu(ys), Storage::Cpu(gs)) => {
                 let xy = cpu_map2!("unary backward", xs, ys, |xv, yv: F| {
-                    let gv = F::slice(gs).expect("gradient dtype matches input");
+                    let gv = F::slice(gs).ok_or_else(|| {
+                        Error::dtype(
+                            op.name(),
+                            format!("gradient is {}, input {}", gs.dtype(), F::DTYPE),
+                        )
+                    })?;
                     hoist_op!(op, o => cpu::elementwise::ternary(
                         &xv[rx.clone()],
                         &yv[ry.clone()],
@@ -247,7 +250,7 @@ impl BackwardOp for UnaryBackward {
                 Storage::Cpu(xy)
             }
         };
-        Ok(vec![Some(Tensor::from_storage(storage, x.shape()))])
+        Ok(vec![Some(Tensor::from_storage(storage, x.shape())?)])
     }
 }
 

@@ -6,10 +6,10 @@
 use crate::autograd::{record, BackwardOp};
 use crate::backend::cpu;
 use crate::cpu_map;
-use crate::device::{CpuStorage, Storage};
+use crate::device::Storage;
 use crate::dtype::Float;
 use crate::error::{Error, Result};
-use crate::tensor::Tensor;
+use crate::tensor::{Reads, Tensor};
 
 impl Tensor {
     /// `log(softmax(x))` along `dim`, computed stably.
@@ -41,7 +41,7 @@ impl Tensor {
                 log
             ))),
         };
-        let y = Tensor::from_storage(storage, x.shape());
+        let y = Tensor::from_storage(storage, x.shape())?;
         let saved = y.detach();
         Ok(record(y, &[&x], || SoftmaxBackward {
             y: saved,
@@ -66,7 +66,7 @@ impl Tensor {
                     .sum::<f64>()
             }),
         };
-        let loss = scalar_like(&x, -total / n as f64);
+        let loss = scalar_like(&x, -total / n as f64)?;
         Ok(record(loss, &[&x], || NllBackward {
             targets: targets.to_vec(),
         }))
@@ -92,9 +92,10 @@ impl Tensor {
                 (Storage::Cpu(F::into_storage(stats)), total)
             }),
         };
-        let loss = scalar_like(&x, total / n as f64);
+        let loss = scalar_like(&x, total / n as f64)?;
+        let stats = Tensor::from_storage(stats, [n, 2])?;
         Ok(record(loss, &[&x], || CrossEntropyBackward {
-            stats: Tensor::from_storage(stats, [n, 2]),
+            stats,
             targets: targets.to_vec(),
             eps: label_smoothing,
         }))
@@ -133,12 +134,8 @@ fn check_targets(op: &'static str, x: &Tensor, targets: &[usize]) -> Result<(usi
 }
 
 /// A 0-D tensor with `value`, in `like`'s dtype.
-fn scalar_like(like: &Tensor, value: f64) -> Tensor {
-    let storage = match like.dtype() {
-        crate::dtype::DType::F32 => CpuStorage::F32(vec![value as f32]),
-        crate::dtype::DType::F64 => CpuStorage::F64(vec![value]),
-    };
-    Tensor::from_storage(Storage::Cpu(storage), Vec::<usize>::new())
+fn scalar_like(like: &Tensor, value: f64) -> Result<Tensor> {
+    Tensor::from_f64_in(&[value], Vec::<usize>::new(), like.dtype())
 }
 
 /// The upstream gradient of a scalar loss, as f64.
@@ -164,7 +161,8 @@ impl BackwardOp for SoftmaxBackward {
     fn backward(&self, _inputs: &[Tensor], g: &Tensor) -> Result<Vec<Option<Tensor>>> {
         let g = g.contiguous()?;
         let (ry, rg) = (self.y.dense_range(), g.dense_range());
-        let dx = match (&*self.y.read_storage(), &*g.read_storage()) {
+        let reads = Reads::new(&[&self.y, &g]);
+        let dx = match (reads.get(0), reads.get(1)) {
             (Storage::Cpu(a), Storage::Cpu(b)) => {
                 Storage::Cpu(crate::cpu_map2!(self.name(), a, b, |y, dy: F| {
                     cpu::softmax::softmax_bwd(
@@ -177,7 +175,7 @@ impl BackwardOp for SoftmaxBackward {
                 })?)
             }
         };
-        Ok(vec![Some(Tensor::from_storage(dx, self.y.shape()))])
+        Ok(vec![Some(Tensor::from_storage(dx, self.y.shape())?)])
     }
 }
 
@@ -206,7 +204,7 @@ impl BackwardOp for NllBackward {
         Ok(vec![Some(Tensor::from_storage(
             Storage::Cpu(storage),
             x.shape(),
-        ))])
+        )?)])
     }
 }
 
@@ -226,7 +224,8 @@ impl BackwardOp for CrossEntropyBackward {
         let (n, c) = (x.dims()[0], x.dims()[1]);
         let scale = upstream(g)? / n as f64;
         let (rx, rs) = (x.dense_range(), self.stats.dense_range());
-        let dx = match (&*x.read_storage(), &*self.stats.read_storage()) {
+        let reads = Reads::new(&[x, &self.stats]);
+        let dx = match (reads.get(0), reads.get(1)) {
             (Storage::Cpu(a), Storage::Cpu(b)) => {
                 Storage::Cpu(crate::cpu_map2!("cross_entropy", a, b, |x, stats: F| {
                     cpu::softmax::cross_entropy_bwd(
@@ -240,6 +239,6 @@ impl BackwardOp for CrossEntropyBackward {
                 })?)
             }
         };
-        Ok(vec![Some(Tensor::from_storage(dx, x.shape()))])
+        Ok(vec![Some(Tensor::from_storage(dx, x.shape())?)])
     }
 }

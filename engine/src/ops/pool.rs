@@ -33,7 +33,7 @@ impl Tensor {
                 (Storage::Cpu(F::into_storage(out)), idx)
             }),
         };
-        let out = Tensor::from_storage(storage, out_shape(self, &win));
+        let out = Tensor::from_storage(storage, out_shape(self, &win))?;
         Ok(record(out, &[self], || MaxPool2dBackward { win, argmax }))
     }
 
@@ -84,7 +84,7 @@ impl Tensor {
                 cpu::pool::avg_pool2d_fwd(&v[x.dense_range()], &win)
             })),
         };
-        let out = Tensor::from_storage(storage, out_shape(self, &win));
+        let out = Tensor::from_storage(storage, out_shape(self, &win))?;
         Ok(record(out, &[self], || AvgPool2dBackward { win, op }))
     }
 }
@@ -154,7 +154,7 @@ fn pool_grad(
     let storage = match &*dy.read_storage() {
         Storage::Cpu(s) => Storage::Cpu(f(s, dy.dense_range())),
     };
-    Ok(Tensor::from_storage(storage, shape))
+    Tensor::from_storage(storage, shape)
 }
 
 /// Saves the windows and the in-plane argmax of every output.

@@ -22,7 +22,7 @@ impl Tensor {
                 self.layout()
             ))),
         };
-        let out = Tensor::from_storage(storage, self.shape());
+        let out = Tensor::from_storage(storage, self.shape())?;
         Ok(record(out, &[self], || Identity))
     }
 
@@ -45,7 +45,7 @@ impl Tensor {
             shape,
             offset: x.layout().offset,
         };
-        let out = x.view_as(layout);
+        let out = x.view_as(layout)?;
         Ok(record(out, &[&x], || Reshape))
     }
 
@@ -106,7 +106,7 @@ impl Tensor {
         for (i, &d) in dims.iter().enumerate() {
             inverse[d] = i;
         }
-        Ok(record(self.view_as(layout), &[self], || Permute {
+        Ok(record(self.view_as(layout)?, &[self], || Permute {
             inverse,
         }))
     }
@@ -150,7 +150,7 @@ impl Tensor {
         let mut dims = layout.dims().to_vec();
         dims[dim] = len;
         layout.shape = Shape::new(dims);
-        Ok(record(self.view_as(layout), &[self], || Narrow {
+        Ok(record(self.view_as(layout)?, &[self], || Narrow {
             dim,
             start,
         }))
@@ -159,7 +159,7 @@ impl Tensor {
     /// This tensor broadcast to `shape` (a view with zero strides).
     pub fn broadcast_to(&self, shape: impl Into<Shape>) -> Result<Tensor> {
         let layout = self.layout().broadcast_to(&shape.into())?;
-        Ok(record(self.view_as(layout), &[self], || Expand))
+        Ok(record(self.view_as(layout)?, &[self], || Expand))
     }
 
     /// Rows (or slices along `dim`) picked by `indices`, in that order (a copy).
@@ -195,7 +195,7 @@ impl Tensor {
         };
         let mut dims = x.dims().to_vec();
         dims[dim] = indices.len();
-        let out = Tensor::from_storage(storage, dims);
+        let out = Tensor::from_storage(storage, dims)?;
         Ok(record(out, &[&x], || IndexSelect {
             dim,
             indices: indices.to_vec(),
@@ -277,7 +277,7 @@ impl BackwardOp for Narrow {
                 out
             })),
         };
-        Ok(vec![Some(Tensor::from_storage(storage, x.shape()))])
+        Ok(vec![Some(Tensor::from_storage(storage, x.shape())?)])
     }
 }
 
@@ -313,6 +313,6 @@ impl BackwardOp for IndexSelect {
                 out
             })),
         };
-        Ok(vec![Some(Tensor::from_storage(storage, x.shape()))])
+        Ok(vec![Some(Tensor::from_storage(storage, x.shape())?)])
     }
 }

@@ -4,8 +4,6 @@
 //! struct-of-arrays form so the rounds vectorize. The mask is never stored: the backward
 //! replays it. `tests/tests/gradcheck_norm_loss.rs` checks it against `uniform_at`.
 
-use std::mem::MaybeUninit;
-
 use super::norm::par_build;
 use super::PAR_CHUNK;
 use crate::dtype::Float;
@@ -76,7 +74,7 @@ pub fn dropout<F: Float>(x: &[F], p: f64, seed: u64, offset: u64) -> Vec<F> {
 #[target_feature(enable = "avx2")]
 unsafe fn fill_avx2<F: Float>(
     t: usize,
-    o: &mut [MaybeUninit<F>],
+    o: &mut [F],
     x: &[F],
     threshold: u32,
     scale: F,
@@ -90,7 +88,7 @@ unsafe fn fill_avx2<F: Float>(
 #[inline(always)]
 fn fill<F: Float>(
     t: usize,
-    o: &mut [MaybeUninit<F>],
+    o: &mut [F],
     x: &[F],
     threshold: u32,
     scale: F,
@@ -111,7 +109,7 @@ fn fill<F: Float>(
             }
         }
         for ((o, &x), &m) in o.iter_mut().zip(x).zip(&m) {
-            o.write(x * m);
+            *o = x * m;
         }
     }
 }
