@@ -2,40 +2,14 @@
 //! function of both, so dropout masks can be replayed and GPU kernels can reproduce the
 //! CPU stream. [`Rng`] walks the counter sequentially for everything else.
 
-const M0: u32 = 0xD251_1F53;
-const M1: u32 = 0xCD9E_8D57;
-const W0: u32 = 0x9E37_79B9;
-const W1: u32 = 0xBB67_AE85;
-
-/// The four 32-bit outputs of Philox4x32-10 for `counter` under `key`.
-pub fn philox4x32(counter: [u32; 4], key: [u32; 2]) -> [u32; 4] {
-    let (mut c, mut k) = (counter, key);
-    for round in 0..10 {
-        if round > 0 {
-            k = [k[0].wrapping_add(W0), k[1].wrapping_add(W1)];
-        }
-        let p0 = (c[0] as u64) * (M0 as u64);
-        let p1 = (c[2] as u64) * (M1 as u64);
-        c = [
-            ((p1 >> 32) as u32) ^ c[1] ^ k[0],
-            p1 as u32,
-            ((p0 >> 32) as u32) ^ c[3] ^ k[1],
-            p0 as u32,
-        ];
-    }
-    c
-}
+pub use kernels::philox::philox4x32_10 as philox4x32;
 
 /// A uniform f32 in [0, 1) for element `index` of the stream `(seed, offset)`.
-/// Each Philox call yields four values; element i uses word i % 4 of block i / 4.
+/// Each Philox call yields four values; element i uses word i % 4 of block i / 4
+/// (the layout of the CUDA kernels, whose host reference is [`kernels::philox`]).
 pub fn uniform_at(seed: u64, offset: u64, index: u64) -> f32 {
-    let block = offset.wrapping_add(index / 4);
-    let out = philox4x32(
-        [block as u32, (block >> 32) as u32, 0, 0],
-        [seed as u32, (seed >> 32) as u32],
-    );
-    // 24 random bits -> exactly representable f32 in [0, 1).
-    (out[(index % 4) as usize] >> 8) as f32 * (1.0 / 16_777_216.0)
+    let words = kernels::philox::block(seed, offset.wrapping_add(index / 4));
+    kernels::philox::unit_f32(words[(index % 4) as usize])
 }
 
 /// A seeded generator for initialisation, shuffling and noise.
@@ -68,7 +42,7 @@ impl Rng {
             let c = self.counter;
             self.buffer = philox4x32(
                 [c as u32, (c >> 32) as u32, 0x5eed, 0],
-                [self.seed as u32, (self.seed >> 32) as u32],
+                kernels::philox::key(self.seed),
             );
             self.counter += 1;
             self.used = 0;

@@ -1,4 +1,5 @@
-//! Dropout mask kernel: element `i` is kept iff `rng::uniform_at(seed, offset, i) >= p`.
+//! Dropout mask kernel: element `i` is kept iff `rng::uniform_at(seed, offset, i) >= p`
+//! (compared in f32, as the CUDA kernel does).
 //! One Philox block yields the four words of an aligned group of four elements (the
 //! words `uniform_at` picks one at a time), and eight blocks are computed together in
 //! struct-of-arrays form so the rounds vectorize. The mask is never stored: the backward
@@ -6,13 +7,9 @@
 
 use super::norm::par_build;
 use super::PAR_CHUNK;
-use crate::dtype::Float;
+use kernels::philox::{self, DropoutRule};
 
-// Philox4x32-10 constants (as in `crate::rng`).
-const M0: u32 = 0xD251_1F53;
-const M1: u32 = 0xCD9E_8D57;
-const W0: u32 = 0x9E37_79B9;
-const W1: u32 = 0xBB67_AE85;
+use crate::dtype::{DType, Float};
 
 /// Blocks computed together.
 const LANES: usize = 8;
@@ -31,33 +28,35 @@ fn philox_x8(first: u64, key: [u32; 2]) -> [[u32; LANES]; 4] {
         c[0][l] = b as u32;
         c[1][l] = (b >> 32) as u32;
     }
-    let (mut k0, mut k1) = (key[0], key[1]);
-    for round in 0..10 {
-        if round > 0 {
-            k0 = k0.wrapping_add(W0);
-            k1 = k1.wrapping_add(W1);
-        }
+    let [mut k0, mut k1] = key;
+    for _ in 0..10 {
         let mut n = [[0u32; LANES]; 4];
         for l in 0..LANES {
-            let p0 = (c[0][l] as u64) * (M0 as u64);
-            let p1 = (c[2][l] as u64) * (M1 as u64);
-            n[0][l] = ((p1 >> 32) as u32) ^ c[1][l] ^ k0;
-            n[1][l] = p1 as u32;
-            n[2][l] = ((p0 >> 32) as u32) ^ c[3][l] ^ k1;
-            n[3][l] = p0 as u32;
+            // The shared scalar round, per lane: inlined, the lanes vectorize.
+            let w = philox::round([c[0][l], c[1][l], c[2][l], c[3][l]], k0, k1);
+            for (n, w) in n.iter_mut().zip(w) {
+                n[l] = w;
+            }
         }
         c = n;
+        k0 = k0.wrapping_add(philox::W0);
+        k1 = k1.wrapping_add(philox::W1);
     }
     c
 }
 
 /// `x[i] * mask[i]`, the mask being `1 / (1 - p)` where element `i` survives and 0
-/// elsewhere (so NaN stays NaN, like PyTorch). `p` must be in `[0, 1)`.
+/// elsewhere (so NaN stays NaN, like PyTorch). `p` must be in `[0, 1)`. Keep rule and
+/// f32 scale are the CUDA kernel's ([`DropoutRule`], computed in f32); f64 tensors
+/// keep the same elements and scale by `1 / (1 - p)` in f64.
 pub fn dropout<F: Float>(x: &[F], p: f64, seed: u64, offset: u64) -> Vec<F> {
-    // uniform_at = (w >> 8) / 2^24, so `u >= p` iff `(w >> 8) >= ceil(p * 2^24)` (exact).
-    let threshold = (p * 16_777_216.0).ceil() as u32;
-    let scale = F::from_f64(1.0 / (1.0 - p));
-    let key = [seed as u32, (seed >> 32) as u32];
+    let rule = DropoutRule::new(p as f32);
+    let threshold = rule.threshold;
+    let scale = match F::DTYPE {
+        DType::F32 => F::from_f64(rule.scale as f64),
+        DType::F64 => F::from_f64(1.0 / (1.0 - p)),
+    };
+    let key = philox::key(seed);
     // PAR_CHUNK is a multiple of GROUP, so every task starts on a block boundary.
     par_build(x.len(), PAR_CHUNK, |t, o| {
         #[cfg(target_arch = "x86_64")]
@@ -125,7 +124,7 @@ mod tests {
             let w = philox_x8(first, [0x1234_5678, 0x9abc_def0]);
             for l in 0..LANES {
                 let b = first.wrapping_add(l as u64);
-                let want = crate::rng::philox4x32(
+                let want = philox::philox4x32_10(
                     [b as u32, (b >> 32) as u32, 0, 0],
                     [0x1234_5678, 0x9abc_def0],
                 );
