@@ -209,7 +209,7 @@ impl Tensor {
                     rhs.layout(),
                     &shape,
                     |x: F, y: F| op.f(x, y)
-                ))?)
+                )?)?)
             }
         };
         let out = Tensor::from_storage(storage, shape)?;
