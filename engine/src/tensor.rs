@@ -4,7 +4,6 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use crate::autograd::Node;
 #[cfg(test)]
 use crate::device::CpuStorage;
 use crate::device::{Device, Storage};
@@ -12,6 +11,22 @@ use crate::dtype::{DType, Float};
 use crate::error::{Error, Result};
 use crate::rng::Rng;
 use crate::shape::{Layout, Shape};
+
+/// The backward rule of one op. Lives in the op's file, right under its forward.
+/// (Defined here, not in `autograd`, so that `autograd` depends on `tensor` one way.)
+pub trait BackwardOp: Send + Sync {
+    /// The op's name, for error messages.
+    fn name(&self) -> &'static str;
+    /// Gradients with respect to each of `inputs` (same order), given the gradient of
+    /// the output. `None` where an input needs no gradient.
+    fn backward(&self, inputs: &[Tensor], grad_output: &Tensor) -> Result<Vec<Option<Tensor>>>;
+}
+
+/// A recorded op application.
+pub struct Node {
+    pub(crate) inputs: Vec<Tensor>,
+    pub(crate) op: Box<dyn BackwardOp>,
+}
 
 /// A process-unique tensor identity, used to key gradients.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
