@@ -121,13 +121,13 @@ pub fn load_checkpoint(path: impl AsRef<Path>) -> Result<(NamedTensors, HashMap<
         let t = match view.dtype() {
             Dtype::F32 => Tensor::from_vec(
                 data.chunks_exact(4)
-                    .map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")))
+                    .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
                     .collect::<Vec<f32>>(),
                 shape,
             )?,
             Dtype::F64 => Tensor::from_vec(
                 data.chunks_exact(8)
-                    .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")))
+                    .map(|c| f64::from_le_bytes(std::array::from_fn(|i| c[i])))
                     .collect::<Vec<f64>>(),
                 shape,
             )?,
