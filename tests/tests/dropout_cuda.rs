@@ -23,15 +23,10 @@ fn cuda_dropout(x: &[f32], p: f32, seed: u64, offset: u64) -> (Vec<f32>, Vec<u8>
         ctx.alloc(n).unwrap(),
     );
     ctx.copy_htod(dx, &bytes(x)).unwrap();
-    let args = [
-        KernelArg::Ptr(dx),
-        KernelArg::Ptr(dy),
-        KernelArg::Ptr(mask),
-        KernelArg::U32(n as u32),
-        KernelArg::F32(p),
-        KernelArg::U64(seed),
-        KernelArg::U64(offset),
-    ];
+    // dropout_fwd_f32(x, y, mask, n, p, seed, offset)
+    let mut args = [dx, dy, mask].map(KernelArg::Ptr).to_vec();
+    args.extend([KernelArg::U32(n as u32), KernelArg::F32(p)]);
+    args.extend([seed, offset].map(KernelArg::U64));
     ctx.launch(&f, LaunchConfig::linear(4, 128), &args).unwrap();
     let mut out = vec![0u8; 4 * n];
     ctx.copy_dtoh(&mut out, dy).unwrap();

@@ -51,59 +51,55 @@ fn philox_x8(first: u64, key: [u32; 2]) -> [[u32; LANES]; 4] {
 /// keep the same elements and scale by `1 / (1 - p)` in f64.
 pub fn dropout<F: Float>(x: &[F], p: f64, seed: u64, offset: u64) -> Vec<F> {
     let rule = DropoutRule::new(p as f32);
-    let threshold = rule.threshold;
-    let scale = match F::DTYPE {
-        DType::F32 => F::from_f64(rule.scale as f64),
-        DType::F64 => F::from_f64(1.0 / (1.0 - p)),
+    let mask = Mask {
+        threshold: rule.threshold,
+        scale: match F::DTYPE {
+            DType::F32 => F::from_f64(rule.scale as f64),
+            DType::F64 => F::from_f64(1.0 / (1.0 - p)),
+        },
+        key: philox::key(seed),
+        offset,
     };
-    let key = philox::key(seed);
     // PAR_CHUNK is a multiple of GROUP, so every task starts on a block boundary.
     par_build(x.len(), PAR_CHUNK, |t, o| {
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU supports AVX2 (checked just above).
-            return unsafe { fill_avx2(t, o, x, threshold, scale, key, offset) };
+            return unsafe { fill_avx2(t, o, x, &mask) };
         }
-        fill(t, o, x, threshold, scale, key, offset)
+        fill(t, o, x, &mask)
     })
+}
+
+/// One dropout call's mask: keep threshold on the word's 24 high bits, scale, stream.
+struct Mask<F> {
+    threshold: u32,
+    scale: F,
+    key: [u32; 2],
+    offset: u64,
 }
 
 /// [`fill`] compiled with AVX2, where the eight Philox lanes vectorize (`vpmuludq`).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn fill_avx2<F: Float>(
-    t: usize,
-    o: &mut [F],
-    x: &[F],
-    threshold: u32,
-    scale: F,
-    key: [u32; 2],
-    offset: u64,
-) {
-    fill(t, o, x, threshold, scale, key, offset)
+unsafe fn fill_avx2<F: Float>(t: usize, o: &mut [F], x: &[F], mask: &Mask<F>) {
+    fill(t, o, x, mask)
 }
 
 /// Task `t`'s slice of the output (elements `t * PAR_CHUNK ..`).
 #[inline(always)]
-fn fill<F: Float>(
-    t: usize,
-    o: &mut [F],
-    x: &[F],
-    threshold: u32,
-    scale: F,
-    key: [u32; 2],
-    offset: u64,
-) {
+fn fill<F: Float>(t: usize, o: &mut [F], x: &[F], mask: &Mask<F>) {
     let x = &x[t * PAR_CHUNK..t * PAR_CHUNK + o.len()];
     let first_block = (t * PAR_CHUNK / 4) as u64;
     for (g, (o, x)) in o.chunks_mut(GROUP).zip(x.chunks(GROUP)).enumerate() {
-        let w = philox_x8(offset.wrapping_add(first_block + (g * LANES) as u64), key);
+        let block = first_block + (g * LANES) as u64;
+        let w = philox_x8(mask.offset.wrapping_add(block), mask.key);
         // Element 4l + k of the group takes word k of block l.
         let mut m = [F::ZERO; GROUP];
         for l in 0..LANES {
             for k in 0..4 {
-                if (w[k][l] >> 8) >= threshold {
-                    m[4 * l + k] = scale;
+                if (w[k][l] >> 8) >= mask.threshold {
+                    m[4 * l + k] = mask.scale;
                 }
             }
         }
