@@ -40,21 +40,12 @@ impl View for &Bytes {
 }
 
 fn to_bytes(t: &Tensor) -> Result<Bytes> {
+    fn le<T, const N: usize>(v: Vec<T>, f: fn(T) -> [u8; N]) -> Vec<u8> {
+        v.into_iter().flat_map(f).collect()
+    }
     let (dtype, data) = match t.dtype() {
-        DType::F32 => (
-            Dtype::F32,
-            t.to_vec::<f32>()?
-                .iter()
-                .flat_map(|v| v.to_le_bytes())
-                .collect(),
-        ),
-        DType::F64 => (
-            Dtype::F64,
-            t.to_vec::<f64>()?
-                .iter()
-                .flat_map(|v| v.to_le_bytes())
-                .collect(),
-        ),
+        DType::F32 => (Dtype::F32, le(t.to_vec::<f32>()?, f32::to_le_bytes)),
+        DType::F64 => (Dtype::F64, le(t.to_vec::<f64>()?, f64::to_le_bytes)),
     };
     Ok(Bytes {
         dtype,
