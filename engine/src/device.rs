@@ -7,6 +7,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::backend::cuda::{self, CudaDevice, CudaStorage};
+pub use crate::dtype::CpuStorage;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 
@@ -74,31 +75,6 @@ impl FromStr for Device {
                     )
                 }),
         }
-    }
-}
-
-/// Host memory, one variant per element type.
-#[derive(Clone, Debug)]
-pub enum CpuStorage {
-    F32(Vec<f32>),
-    F64(Vec<f64>),
-}
-
-impl CpuStorage {
-    pub fn dtype(&self) -> DType {
-        match self {
-            CpuStorage::F32(_) => DType::F32,
-            CpuStorage::F64(_) => DType::F64,
-        }
-    }
-    pub fn len(&self) -> usize {
-        match self {
-            CpuStorage::F32(v) => v.len(),
-            CpuStorage::F64(v) => v.len(),
-        }
-    }
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }
 

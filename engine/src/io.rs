@@ -1,12 +1,11 @@
 //! Checkpoints in the safetensors format (F32/F64 little-endian, string metadata).
 //!
-//! Writes go to a temporary file in the destination's directory, are synced, then
+//! Writes are atomic and durable ([`crate::atomic`]): a temporary file, synced, then
 //! renamed over the destination, so a crash never leaves a half-written checkpoint.
 //! Loading checks names, shapes and dtypes against the model before touching it.
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
-use std::io::Write;
 use std::path::Path;
 
 use safetensors::tensor::{Dtype, SafeTensors, View};
@@ -41,21 +40,12 @@ impl View for &Bytes {
 }
 
 fn to_bytes(t: &Tensor) -> Result<Bytes> {
+    fn le<T, const N: usize>(v: Vec<T>, f: fn(T) -> [u8; N]) -> Vec<u8> {
+        v.into_iter().flat_map(f).collect()
+    }
     let (dtype, data) = match t.dtype() {
-        DType::F32 => (
-            Dtype::F32,
-            t.to_vec::<f32>()?
-                .iter()
-                .flat_map(|v| v.to_le_bytes())
-                .collect(),
-        ),
-        DType::F64 => (
-            Dtype::F64,
-            t.to_vec::<f64>()?
-                .iter()
-                .flat_map(|v| v.to_le_bytes())
-                .collect(),
-        ),
+        DType::F32 => (Dtype::F32, le(t.to_vec::<f32>()?, f32::to_le_bytes)),
+        DType::F64 => (Dtype::F64, le(t.to_vec::<f64>()?, f64::to_le_bytes)),
     };
     Ok(Bytes {
         dtype,
@@ -71,7 +61,7 @@ fn io_err(path: &Path, source: std::io::Error) -> Error {
     }
 }
 
-/// Writes `tensors` and `metadata` to `path` as safetensors, atomically (temp + rename).
+/// Writes `tensors` and `metadata` to `path` as safetensors, atomically (see [`crate::atomic`]).
 /// Names must be unique.
 pub fn save_checkpoint(
     path: impl AsRef<Path>,
@@ -96,31 +86,7 @@ pub fn save_checkpoint(
     let buffer = safetensors::serialize(bytes.iter().map(|(n, b)| (n.as_str(), b)), &meta)
         .map_err(|e| Error::Checkpoint(format!("{}: {e}", path.display())))?;
 
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let file_name = path
-        .file_name()
-        .ok_or_else(|| Error::Checkpoint(format!("{}: not a file path", path.display())))?;
-    let tmp = dir.join(format!(
-        ".{}.tmp{}",
-        file_name.to_string_lossy(),
-        std::process::id()
-    ));
-    let write = || -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(&buffer)?;
-        f.sync_all()
-    };
-    if let Err(e) = write() {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(io_err(&tmp, e));
-    }
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        io_err(path, e)
-    })
+    crate::atomic::write_atomic(path, &buffer).map_err(|e| io_err(path, e))
 }
 
 /// Reads a safetensors file: its tensors (in file order) and string metadata.
@@ -146,13 +112,13 @@ pub fn load_checkpoint(path: impl AsRef<Path>) -> Result<(NamedTensors, HashMap<
         let t = match view.dtype() {
             Dtype::F32 => Tensor::from_vec(
                 data.chunks_exact(4)
-                    .map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")))
+                    .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
                     .collect::<Vec<f32>>(),
                 shape,
             )?,
             Dtype::F64 => Tensor::from_vec(
                 data.chunks_exact(8)
-                    .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")))
+                    .map(|c| f64::from_le_bytes(std::array::from_fn(|i| c[i])))
                     .collect::<Vec<f64>>(),
                 shape,
             )?,

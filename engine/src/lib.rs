@@ -3,6 +3,7 @@
 //! safetensors checkpoints. The CPU backend uses rayon and `matrixmultiply`; every op
 //! dispatches on [`Storage`] so further backends plug in below the same API.
 
+pub mod atomic;
 pub mod autograd;
 pub mod backend;
 pub mod device;

@@ -136,7 +136,7 @@ impl RunningMetrics {
             } => {
                 let mut bytes = [0u8; 4];
                 dev.gpu().copy_dtoh(&mut bytes, correct.ptr())?;
-                let sum = Tensor::from_storage(Storage::Cuda(loss_sum.try_clone()?), [1]);
+                let sum = Tensor::from_storage(Storage::Cuda(loss_sum.try_clone()?), [1])?;
                 (sum.to_vec_f64()?[0], u32::from_le_bytes(bytes) as usize)
             }
         };

@@ -182,7 +182,7 @@ impl ResidentImages {
                 ];
                 let shape = LaunchShape::linear(b, data::THREADS);
                 dev.launch(Module::Data, data::GATHER_LABELS_U32, shape, &args)?;
-                let x = Tensor::from_storage(Storage::Cuda(x), [b, self.pixels]);
+                let x = Tensor::from_storage(Storage::Cuda(x), [b, self.pixels])?;
                 Ok((x, Labels::from_device(self.device, y, b)))
             }
         }

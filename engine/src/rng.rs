@@ -2,40 +2,14 @@
 //! function of both, so dropout masks can be replayed and GPU kernels can reproduce the
 //! CPU stream. [`Rng`] walks the counter sequentially for everything else.
 
-const M0: u32 = 0xD251_1F53;
-const M1: u32 = 0xCD9E_8D57;
-const W0: u32 = 0x9E37_79B9;
-const W1: u32 = 0xBB67_AE85;
-
-/// The four 32-bit outputs of Philox4x32-10 for `counter` under `key`.
-pub fn philox4x32(counter: [u32; 4], key: [u32; 2]) -> [u32; 4] {
-    let (mut c, mut k) = (counter, key);
-    for round in 0..10 {
-        if round > 0 {
-            k = [k[0].wrapping_add(W0), k[1].wrapping_add(W1)];
-        }
-        let p0 = (c[0] as u64) * (M0 as u64);
-        let p1 = (c[2] as u64) * (M1 as u64);
-        c = [
-            ((p1 >> 32) as u32) ^ c[1] ^ k[0],
-            p1 as u32,
-            ((p0 >> 32) as u32) ^ c[3] ^ k[1],
-            p0 as u32,
-        ];
-    }
-    c
-}
+pub use kernels::philox::philox4x32_10 as philox4x32;
 
 /// A uniform f32 in [0, 1) for element `index` of the stream `(seed, offset)`.
-/// Each Philox call yields four values; element i uses word i % 4 of block i / 4.
+/// Each Philox call yields four values; element i uses word i % 4 of block i / 4
+/// (the layout of the CUDA kernels, whose host reference is [`kernels::philox`]).
 pub fn uniform_at(seed: u64, offset: u64, index: u64) -> f32 {
-    let block = offset.wrapping_add(index / 4);
-    let out = philox4x32(
-        [block as u32, (block >> 32) as u32, 0, 0],
-        [seed as u32, (seed >> 32) as u32],
-    );
-    // 24 random bits -> exactly representable f32 in [0, 1).
-    (out[(index % 4) as usize] >> 8) as f32 * (1.0 / 16_777_216.0)
+    let words = kernels::philox::block(seed, offset.wrapping_add(index / 4));
+    kernels::philox::unit_f32(words[(index % 4) as usize])
 }
 
 /// A seeded generator for initialisation, shuffling and noise.
@@ -68,7 +42,7 @@ impl Rng {
             let c = self.counter;
             self.buffer = philox4x32(
                 [c as u32, (c >> 32) as u32, 0x5eed, 0],
-                [self.seed as u32, (self.seed >> 32) as u32],
+                kernels::philox::key(self.seed),
             );
             self.counter += 1;
             self.used = 0;
@@ -119,6 +93,25 @@ impl Rng {
         }
     }
 
+    /// A generator for the stream named by `keys` (e.g. `[seed, epoch, sample]`): each
+    /// key is absorbed through one Philox block, so different key lists give unrelated
+    /// streams and a sample's stream does not depend on how the data was batched.
+    pub fn from_keys(keys: &[u64]) -> Rng {
+        let seed = keys.iter().fold(0x6A09_E667_F3BC_C908u64, |acc, &k| {
+            let w = philox4x32(
+                [k as u32, (k >> 32) as u32, 0xF01D, 0],
+                kernels::philox::key(acc),
+            );
+            ((w[0] as u64) << 32) | w[1] as u64
+        });
+        Rng::new(seed)
+    }
+
+    /// Uniform f32 in `[lo, hi)` from 24 random bits.
+    pub fn uniform_f32(&mut self, lo: f32, hi: f32) -> f32 {
+        lo + (hi - lo) * kernels::philox::unit_f32(self.next_u32())
+    }
+
     /// A fresh seed drawn from this generator (for dropout streams and child generators).
     pub fn fork_seed(&mut self) -> u64 {
         self.next_u64()
@@ -130,23 +123,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn philox_known_answer() {
-        // Known-answer vectors from the Random123 distribution (kat_vectors).
-        assert_eq!(
-            philox4x32([0, 0, 0, 0], [0, 0]),
-            [0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8]
-        );
-        assert_eq!(
-            philox4x32([u32::MAX; 4], [u32::MAX; 2]),
-            [0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd]
-        );
-        assert_eq!(
-            philox4x32(
-                [0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344],
-                [0xa4093822, 0x299f31d0]
-            ),
-            [0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1]
-        );
+    fn key_streams_are_deterministic_and_distinct() {
+        let draw = |keys: &[u64]| Rng::from_keys(keys).next_u64();
+        assert_eq!(draw(&[1, 2]), draw(&[1, 2]));
+        assert_ne!(draw(&[1, 2]), draw(&[1, 3]));
+        assert_ne!(draw(&[1, 2]), draw(&[2, 1]));
+        assert_ne!(draw(&[0]), draw(&[0, 0]));
+        let mut r = Rng::from_keys(&[9]);
+        assert!((0..1000).all(|_| (-1.0..1.0).contains(&r.uniform_f32(-1.0, 1.0))));
     }
 
     #[test]

@@ -122,6 +122,21 @@ impl Layout {
         }
         true
     }
+    /// How many storage elements this layout reaches: one past its largest index (0 when
+    /// it has no elements); `None` on overflow.
+    pub fn storage_span(&self) -> Option<usize> {
+        if self.strides.len() != self.shape.rank() {
+            return None;
+        }
+        if self.shape.numel() == 0 {
+            return Some(0);
+        }
+        let mut last = self.offset;
+        for (&d, &s) in self.dims().iter().zip(&self.strides) {
+            last = last.checked_add((d - 1).checked_mul(s)?)?;
+        }
+        last.checked_add(1)
+    }
     /// The storage index of every element, in row-major order of the logical shape.
     pub fn indices(&self) -> StridedIndex<'_> {
         StridedIndex::new(self)

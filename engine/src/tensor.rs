@@ -2,14 +2,31 @@
 //! by a differentiable op, the autograd node that made it.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use crate::autograd::Node;
-use crate::device::{CpuStorage, Device, Storage};
+#[cfg(test)]
+use crate::device::CpuStorage;
+use crate::device::{Device, Storage};
 use crate::dtype::{DType, Float};
 use crate::error::{Error, Result};
 use crate::rng::Rng;
 use crate::shape::{Layout, Shape};
+
+/// The backward rule of one op. Lives in the op's file, right under its forward.
+/// (Defined here, not in `autograd`, so that `autograd` depends on `tensor` one way.)
+pub trait BackwardOp: Send + Sync {
+    /// The op's name, for error messages.
+    fn name(&self) -> &'static str;
+    /// Gradients with respect to each of `inputs` (same order), given the gradient of
+    /// the output. `None` where an input needs no gradient.
+    fn backward(&self, inputs: &[Tensor], grad_output: &Tensor) -> Result<Vec<Option<Tensor>>>;
+}
+
+/// A recorded op application.
+pub struct Node {
+    pub(crate) inputs: Vec<Tensor>,
+    pub(crate) op: Box<dyn BackwardOp>,
+}
 
 /// A process-unique tensor identity, used to key gradients.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -45,11 +62,35 @@ impl Tensor {
     // ---------------------------------------------------------------- construction
 
     /// A tensor over `storage` viewed through `layout`, not tracked by autograd.
-    pub(crate) fn from_parts(storage: Arc<RwLock<Storage>>, layout: Layout) -> Tensor {
-        let (dtype, device) = {
-            let s = storage.read().expect("storage lock poisoned");
-            (s.dtype(), s.device())
+    /// Errors when the layout reaches past the end of the storage: every kernel indexes
+    /// (or hands raw pointers into) the storage trusting that invariant.
+    pub(crate) fn from_parts(storage: Arc<RwLock<Storage>>, layout: Layout) -> Result<Tensor> {
+        let (dtype, device, len) = {
+            let s = storage.read().unwrap_or_else(PoisonError::into_inner);
+            (s.dtype(), s.device(), s.len())
         };
+        let span = layout.storage_span().ok_or_else(|| {
+            Error::shape("tensor", format!("layout {layout:?} is malformed (strides do not match the rank, or the span overflows)"))
+        })?;
+        if span > len {
+            return Err(Error::shape(
+                "tensor",
+                format!(
+                    "layout {:?} (strides {:?}, offset {}) needs {span} elements but the storage holds {len}",
+                    layout.shape, layout.strides, layout.offset
+                ),
+            ));
+        }
+        Ok(Tensor::new_unchecked(storage, layout, dtype, device))
+    }
+
+    /// A fresh untracked tensor; `layout` must fit `storage` (see [`Tensor::from_parts`]).
+    fn new_unchecked(
+        storage: Arc<RwLock<Storage>>,
+        layout: Layout,
+        dtype: DType,
+        device: Device,
+    ) -> Tensor {
         Tensor(Arc::new(Inner {
             id: TensorId::fresh(),
             storage,
@@ -63,8 +104,8 @@ impl Tensor {
         }))
     }
 
-    /// A fresh contiguous tensor owning `storage`.
-    pub(crate) fn from_storage(storage: Storage, shape: impl Into<Shape>) -> Tensor {
+    /// A fresh contiguous tensor owning `storage` (an error when it is too short).
+    pub fn from_storage(storage: Storage, shape: impl Into<Shape>) -> Result<Tensor> {
         Tensor::from_parts(
             Arc::new(RwLock::new(storage)),
             Layout::contiguous(shape.into()),
@@ -84,10 +125,7 @@ impl Tensor {
                 ),
             ));
         }
-        Ok(Tensor::from_storage(
-            Storage::Cpu(F::into_storage(data)),
-            shape,
-        ))
+        Tensor::from_storage(Storage::Cpu(F::into_storage(data)), shape)
     }
 
     /// A tensor filled with `value`.
@@ -98,18 +136,41 @@ impl Tensor {
         device: Device,
     ) -> Result<Tensor> {
         device.ensure_available()?;
-        let shape = shape.into();
-        let n = shape.numel();
         if device.is_cuda() {
+            let shape = shape.into();
             let dev = crate::backend::cuda::CudaDevice::get(device)?;
-            let s = crate::backend::cuda::copy::fill(&dev, n, dtype, value)?;
-            return Ok(Tensor::from_storage(Storage::Cuda(s), shape));
+            let s = crate::backend::cuda::copy::fill(&dev, shape.numel(), dtype, value)?;
+            return Tensor::from_storage(Storage::Cuda(s), shape);
         }
-        let storage = match dtype {
-            DType::F32 => CpuStorage::F32(vec![value as f32; n]),
-            DType::F64 => CpuStorage::F64(vec![value; n]),
-        };
-        Ok(Tensor::from_storage(Storage::Cpu(storage), shape))
+        Ok(match dtype {
+            DType::F32 => Tensor::from_fn(shape, || value as f32),
+            DType::F64 => Tensor::from_fn(shape, || value),
+        })
+    }
+
+    /// A contiguous CPU tensor whose elements are drawn in order from `draw`. The storage
+    /// is sized from the shape, so it always fits: infallible.
+    pub(crate) fn from_fn<F: Float>(
+        shape: impl Into<Shape>,
+        mut draw: impl FnMut() -> F,
+    ) -> Tensor {
+        let shape = shape.into();
+        let values: Vec<F> = (0..shape.numel()).map(|_| draw()).collect();
+        let storage = Arc::new(RwLock::new(Storage::Cpu(F::into_storage(values))));
+        Tensor::new_unchecked(storage, Layout::contiguous(shape), F::DTYPE, Device::Cpu)
+    }
+
+    /// `values` (computed in f64) as a CPU tensor of `dtype`: the one dtype-matched
+    /// constructor the ops use for results they compute in f64.
+    pub(crate) fn from_f64_in(
+        values: &[f64],
+        shape: impl Into<Shape>,
+        dtype: DType,
+    ) -> Result<Tensor> {
+        match dtype {
+            DType::F32 => Tensor::from_vec(values.iter().map(|&v| v as f32).collect(), shape),
+            DType::F64 => Tensor::from_vec(values.to_vec(), shape),
+        }
     }
 
     pub fn zeros(shape: impl Into<Shape>, dtype: DType, device: Device) -> Result<Tensor> {
@@ -189,9 +250,7 @@ impl Tensor {
         dtype: DType,
         device: Device,
     ) -> Result<Tensor> {
-        Tensor::from_vec(values, shape)?
-            .to_dtype(dtype)?
-            .to_device(device)
+        Tensor::from_f64_in(&values, shape, dtype)?.to_device(device)
     }
 
     // ---------------------------------------------------------------- accessors
@@ -228,10 +287,16 @@ impl Tensor {
         self.0.layout.is_contiguous()
     }
     pub(crate) fn read_storage(&self) -> RwLockReadGuard<'_, Storage> {
-        self.0.storage.read().expect("storage lock poisoned")
+        self.0
+            .storage
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
     }
     pub(crate) fn write_storage(&self) -> RwLockWriteGuard<'_, Storage> {
-        self.0.storage.write().expect("storage lock poisoned")
+        self.0
+            .storage
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
     }
     /// The device address of a contiguous CUDA tensor's first element (valid while the
     /// tensor lives: its storage cannot move).
@@ -253,7 +318,7 @@ impl Tensor {
         self.layout().offset..self.layout().offset + self.numel()
     }
     /// Another view of this tensor's memory (untracked; ops record their own node).
-    pub(crate) fn view_as(&self, layout: Layout) -> Tensor {
+    pub(crate) fn view_as(&self, layout: Layout) -> Result<Tensor> {
         Tensor::from_parts(self.0.storage.clone(), layout)
     }
     /// True when both tensors view the same memory.
@@ -278,34 +343,46 @@ impl Tensor {
     }
     /// True for tensors not produced by a tracked op.
     pub fn is_leaf(&self) -> bool {
-        self.0.node.lock().expect("node lock").is_none()
+        self.0
+            .node
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_none()
     }
     pub(crate) fn set_node(&self, node: Node) {
         self.0.requires_grad.store(true, Ordering::Relaxed);
         self.0.op_output.store(true, Ordering::Relaxed);
-        *self.0.node.lock().expect("node lock") = Some(node);
+        *self.0.node.lock().unwrap_or_else(PoisonError::into_inner) = Some(node);
     }
     /// True for outputs of recorded ops, also after backward has freed their node.
     pub(crate) fn is_op_output(&self) -> bool {
         self.0.op_output.load(Ordering::Relaxed)
     }
     pub(crate) fn take_node(&self) -> Option<Node> {
-        self.0.node.lock().expect("node lock").take()
+        self.0
+            .node
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
     }
     pub(crate) fn node_inputs(&self) -> Option<Vec<Tensor>> {
         self.0
             .node
             .lock()
-            .expect("node lock")
+            .unwrap_or_else(PoisonError::into_inner)
             .as_ref()
             .map(|n| n.inputs.clone())
     }
     /// The accumulated gradient, if backward has reached this tensor.
     pub fn grad(&self) -> Option<Tensor> {
-        self.0.grad.lock().expect("grad lock").clone()
+        self.0
+            .grad
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
     pub fn set_grad(&self, grad: Option<Tensor>) {
-        *self.0.grad.lock().expect("grad lock") = grad;
+        *self.0.grad.lock().unwrap_or_else(PoisonError::into_inner) = grad;
     }
     /// Clears the accumulated gradient.
     pub fn zero_grad(&self) {
@@ -313,7 +390,13 @@ impl Tensor {
     }
     /// The same data, cut from the graph (no gradient flows through it).
     pub fn detach(&self) -> Tensor {
-        Tensor::from_parts(self.0.storage.clone(), self.0.layout.clone())
+        // This tensor's layout already passed `from_parts`' check.
+        Tensor::new_unchecked(
+            self.0.storage.clone(),
+            self.0.layout.clone(),
+            self.0.dtype,
+            self.0.device,
+        )
     }
 
     // ---------------------------------------------------------------- data out
@@ -354,31 +437,6 @@ impl Tensor {
         Ok(self.to_vec::<f64>()?[0])
     }
 
-    /// A copy converted to `dtype` (the same tensor when it already is).
-    pub fn to_dtype(&self, dtype: DType) -> Result<Tensor> {
-        if dtype == self.dtype() {
-            return Ok(self.clone());
-        }
-        if self.device().is_cuda() {
-            let x = self.contiguous()?;
-            let r = x.dense_range();
-            let storage = match &*x.read_storage() {
-                Storage::Cuda(s) => {
-                    crate::backend::cuda::copy::convert(s, r.start, r.len(), dtype)?
-                }
-                Storage::Cpu(_) => {
-                    return Err(Error::device("to_dtype", "storage/device mismatch"))
-                }
-            };
-            return Ok(Tensor::from_storage(Storage::Cuda(storage), self.shape()));
-        }
-        let storage = match dtype {
-            DType::F32 => CpuStorage::F32(self.to_vec()?),
-            DType::F64 => CpuStorage::F64(self.to_vec()?),
-        };
-        Ok(Tensor::from_storage(Storage::Cpu(storage), self.shape()))
-    }
-
     /// Overwrites this tensor's elements with `src`'s (same shape), outside autograd.
     /// Used by optimizers and checkpoint loading; `self` must be contiguous.
     pub fn assign(&self, src: &Tensor) -> Result<()> {
@@ -409,8 +467,8 @@ impl Tensor {
             (Storage::Cuda(d), _) => {
                 drop(values);
                 let host = match d.dtype() {
-                    DType::F32 => CpuStorage::F32(src.to_vec()?),
-                    DType::F64 => CpuStorage::F64(src.to_vec()?),
+                    DType::F32 => crate::device::CpuStorage::F32(src.to_vec()?),
+                    DType::F64 => crate::device::CpuStorage::F64(src.to_vec()?),
                 };
                 d.write_at(off, &host)?;
             }
@@ -421,6 +479,43 @@ impl Tensor {
             }
         }
         Ok(())
+    }
+}
+
+/// Read guards over the storages of several tensors, one guard per distinct storage:
+/// a second read guard of one `RwLock` on the same thread may panic or deadlock when a
+/// writer waits in between (std leaves it unspecified), and `x.mul(&x)` would take two.
+pub(crate) struct Reads<'a> {
+    guards: Vec<RwLockReadGuard<'a, Storage>>,
+    /// `slot[i]`: the guard of `tensors[i]`.
+    slot: Vec<usize>,
+}
+
+impl<'a> Reads<'a> {
+    pub(crate) fn new(tensors: &[&'a Tensor]) -> Reads<'a> {
+        let mut owners: Vec<&Tensor> = Vec::new();
+        let mut guards = Vec::new();
+        let slot = tensors
+            .iter()
+            .map(|t| match owners.iter().position(|o| o.same_storage(t)) {
+                Some(i) => i,
+                None => {
+                    owners.push(t);
+                    guards.push(t.read_storage());
+                    guards.len() - 1
+                }
+            })
+            .collect();
+        Reads { guards, slot }
+    }
+    /// The storage of the `i`-th tensor passed to [`Reads::new`].
+    pub(crate) fn get(&self, i: usize) -> &Storage {
+        &self.guards[self.slot[i]]
+    }
+    /// How many locks are held (one per distinct storage).
+    #[cfg(test)]
+    pub(crate) fn locks(&self) -> usize {
+        self.guards.len()
     }
 }
 
@@ -437,5 +532,36 @@ impl std::fmt::Debug for Tensor {
             self.device(),
             shown.join(", ")
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_read_guard_per_storage() {
+        let x = Tensor::from_vec(vec![1.0f32, 2.0, 3.0, 4.0], [2, 2]).unwrap();
+        let xt = x.t().unwrap();
+        let y = Tensor::from_vec(vec![1.0f32; 4], [2, 2]).unwrap();
+        let r = Reads::new(&[&x, &xt, &y, &x]);
+        assert_eq!(r.locks(), 2);
+        assert!(matches!(r.get(3), Storage::Cpu(_)));
+    }
+
+    #[test]
+    fn layout_past_the_storage_is_an_error() {
+        let storage = Arc::new(RwLock::new(Storage::Cpu(CpuStorage::F32(vec![0.0; 5]))));
+        let l = |dims: Vec<usize>, strides: Vec<usize>, offset| Layout {
+            shape: Shape::new(dims),
+            strides,
+            offset,
+        };
+        assert!(Tensor::from_parts(storage.clone(), l(vec![5], vec![1], 0)).is_ok());
+        assert!(Tensor::from_parts(storage.clone(), l(vec![5], vec![1], 1)).is_err());
+        assert!(Tensor::from_parts(storage.clone(), l(vec![2, 2], vec![4, 1], 0)).is_err());
+        assert!(Tensor::from_parts(storage.clone(), l(vec![0, 7], vec![9, 1], 99)).is_ok());
+        assert!(Tensor::from_parts(storage.clone(), l(vec![2], vec![1, 1], 0)).is_err());
+        assert!(Tensor::from_parts(storage, l(vec![2], vec![usize::MAX], 0)).is_err());
     }
 }

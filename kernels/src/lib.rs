@@ -3,5 +3,6 @@
 //! is run and tested on machines without a GPU.
 
 pub mod npy;
+pub mod philox;
 pub mod ptx;
 pub mod sim;

@@ -1,47 +1,21 @@
 //! The shipped Philox4x32-10 kernels (cuda/philox.cu) against a Rust implementation of
-//! Philox4x32-10, bit for bit; the Rust implementation against the Random123 known answers.
+//! Philox4x32-10 (the shared host reference `kernels::philox`), bit for bit; the reference
+//! against the Random123 known answers.
 #![allow(clippy::needless_range_loop)] // index loops mirror the kernels' index math
 
 mod kernels_util;
 
+use kernels::philox::{self as reference, philox4x32_10, unit_f32 as unit};
 use kernels::ptx::{philox, ptx, Module};
 use kernels::sim::{DevicePtr, KernelArg};
 use kernels_util::*;
 
-const M0: u32 = 0xD251_1F53;
-const M1: u32 = 0xCD9E_8D57;
-const W0: u32 = 0x9E37_79B9;
-const W1: u32 = 0xBB67_AE85;
-
-/// Philox4x32 with 10 rounds (Salmon et al., SC'11; Random123's philox4x32_10).
-fn philox4x32_10(mut c: [u32; 4], mut k: [u32; 2]) -> [u32; 4] {
-    for _ in 0..10 {
-        let p0 = M0 as u64 * c[0] as u64;
-        let p1 = M1 as u64 * c[2] as u64;
-        let (hi0, lo0) = ((p0 >> 32) as u32, p0 as u32);
-        let (hi1, lo1) = ((p1 >> 32) as u32, p1 as u32);
-        c = [hi1 ^ c[1] ^ k[0], lo1, hi0 ^ c[3] ^ k[1], lo0];
-        k = [k[0].wrapping_add(W0), k[1].wrapping_add(W1)];
-    }
-    c
-}
-
 /// Word i of the (seed, offset) stream, as documented in kernels::ptx::philox.
 fn stream(seed: u64, offset: u64, n: usize) -> Vec<u32> {
     (0..n.div_ceil(4) as u64)
-        .flat_map(|g| {
-            let b = offset.wrapping_add(g);
-            philox4x32_10(
-                [b as u32, (b >> 32) as u32, 0, 0],
-                [seed as u32, (seed >> 32) as u32],
-            )
-        })
+        .flat_map(|g| reference::block(seed, offset.wrapping_add(g)))
         .take(n)
         .collect()
-}
-
-fn unit(u: u32) -> f32 {
-    (u >> 8) as f32 * (1.0 / (1u32 << 24) as f32)
 }
 
 #[test]

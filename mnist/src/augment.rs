@@ -10,7 +10,7 @@
 //! positive `dx`/`dy` moves it right/down.
 
 use crate::idx::{IMAGE_PIXELS, IMAGE_SIDE};
-use crate::rng::SplitMix64;
+use crate::rng::Rng;
 
 /// Elastic distortion: a random displacement field smoothed by a Gaussian of `sigma` pixels
 /// and scaled by `alpha` pixels (Simard et al. use alpha 34, sigma 4).
@@ -58,18 +58,18 @@ impl Augment {
     }
 
     /// Draws one affine transform.
-    pub fn sample_warp(&self, rng: &mut SplitMix64) -> Warp {
+    pub fn sample_warp(&self, rng: &mut Rng) -> Warp {
         let r = self.max_rotation_deg.abs();
         let s = self.max_shift.abs();
         Warp {
-            angle_deg: rng.uniform(-r, r),
-            dx: rng.uniform(-s, s),
-            dy: rng.uniform(-s, s),
+            angle_deg: rng.uniform_f32(-r, r),
+            dx: rng.uniform_f32(-s, s),
+            dy: rng.uniform_f32(-s, s),
         }
     }
 
     /// Augments one 28x28 image `src` into `out` (784 intensities in [0, 255]).
-    pub fn apply(&self, src: &[u8], out: &mut [f32], rng: &mut SplitMix64) {
+    pub fn apply(&self, src: &[u8], out: &mut [f32], rng: &mut Rng) {
         let warp = self.sample_warp(rng);
         let field = self
             .elastic
@@ -87,9 +87,13 @@ pub struct Field {
 }
 
 /// Draws a smoothed random displacement field for [`Elastic`].
-pub fn elastic_field(e: &Elastic, rng: &mut SplitMix64) -> Field {
-    let mut dx: Vec<f32> = (0..IMAGE_PIXELS).map(|_| rng.uniform(-1.0, 1.0)).collect();
-    let mut dy: Vec<f32> = (0..IMAGE_PIXELS).map(|_| rng.uniform(-1.0, 1.0)).collect();
+pub fn elastic_field(e: &Elastic, rng: &mut Rng) -> Field {
+    let mut dx: Vec<f32> = (0..IMAGE_PIXELS)
+        .map(|_| rng.uniform_f32(-1.0, 1.0))
+        .collect();
+    let mut dy: Vec<f32> = (0..IMAGE_PIXELS)
+        .map(|_| rng.uniform_f32(-1.0, 1.0))
+        .collect();
     let kernel = gaussian_kernel(e.sigma);
     blur(&mut dx, &kernel);
     blur(&mut dy, &kernel);

@@ -70,7 +70,7 @@ pub struct TrainArgs {
     /// Learning-rate schedule (default none).
     #[arg(long, value_enum)]
     pub scheduler: Option<SchedulerKind>,
-    /// Cross-entropy label smoothing in [0, 1) (default 0).
+    /// Cross-entropy label smoothing in [0, 1] (default 0).
     #[arg(long, allow_negative_numbers = true)]
     pub label_smoothing: Option<f64>,
     /// Seeds initialisation, split, shuffling, augmentation and dropout (default 42).

@@ -134,10 +134,11 @@ impl TrainConfig {
                 &format!("{} is negative or not finite", self.weight_decay),
             );
         }
-        if !(0.0..1.0).contains(&self.label_smoothing) {
+        // The range PyTorch's cross_entropy accepts.
+        if !(0.0..=1.0).contains(&self.label_smoothing) {
             return bad(
                 "label smoothing",
-                &format!("{} is outside [0, 1)", self.label_smoothing),
+                &format!("{} is outside [0, 1]", self.label_smoothing),
             );
         }
         if self.val_split >= 60_000 {
@@ -153,5 +154,24 @@ impl TrainConfig {
             return bad("train limit", "must be at least 1");
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn label_smoothing_accepts_pytorchs_closed_range() {
+        let with = |eps| TrainConfig {
+            label_smoothing: eps,
+            ..TrainConfig::default()
+        };
+        for eps in [0.0, 0.5, 1.0] {
+            assert!(with(eps).validate().is_ok(), "{eps}");
+        }
+        for eps in [-0.1, 1.01, f64::NAN] {
+            assert!(with(eps).validate().is_err(), "{eps}");
+        }
     }
 }

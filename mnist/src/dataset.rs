@@ -9,7 +9,7 @@ use rayon::prelude::*;
 
 use crate::augment::Augment;
 use crate::idx::IMAGE_PIXELS;
-use crate::rng::{self, SplitMix64};
+use crate::rng::{self, Rng};
 
 /// MNIST training-set mean of pixel/255.
 pub const MNIST_MEAN: f32 = 0.1307;
@@ -266,7 +266,7 @@ impl Iterator for Batches<'_> {
                     .par_chunks_exact_mut(IMAGE_PIXELS)
                     .zip(indices.par_iter())
                     .for_each(|(out, &i)| {
-                        let mut r = SplitMix64::from_keys(&[seed, epoch, i as u64, 0xA06]);
+                        let mut r = Rng::from_keys(&[seed, epoch, i as u64, 0xA06]);
                         aug.apply(data.image(i), out, &mut r);
                         out.iter_mut().for_each(|v| *v = normalize_value(*v));
                     });

@@ -153,7 +153,8 @@ fn nonsense_flags_are_rejected() {
     assert_fails_with(&mnist(&["--batch-size", "0"]), "batch size");
     assert_fails_with(&mnist(&["--epochs", "0"]), "epochs");
     assert_fails_with(&mnist(&["--momentum", "1.5"]), "momentum");
-    assert_fails_with(&mnist(&["--label-smoothing", "1"]), "label smoothing");
+    assert_fails_with(&mnist(&["--label-smoothing", "1.5"]), "label smoothing");
+    assert_fails_with(&mnist(&["--label-smoothing", "-0.1"]), "label smoothing");
     assert_fails_with(&mnist(&["--val-split", "60000"]), "validation split");
     assert_fails_with(&mnist(&["--model", "resnet"]), "resnet");
     assert_fails_with(&mnist(&["--optimizer", "lbfgs"]), "lbfgs");

@@ -76,6 +76,13 @@ pub fn gradcheck(
     Ok(())
 }
 
+/// [`gradcheck`] that panics with its message (the form every gradcheck test uses).
+pub fn check(inputs: &[Tensor], f: impl Fn(&[Tensor]) -> Result<Tensor>) {
+    if let Err(msg) = gradcheck(inputs, f) {
+        panic!("{msg}");
+    }
+}
+
 /// Asserts two slices agree elementwise within `tol` (absolute + relative).
 pub fn assert_close(actual: &[f64], expected: &[f64], tol: f64) {
     assert_eq!(actual.len(), expected.len(), "length mismatch");

@@ -3,13 +3,7 @@
 //! run-to-run determinism of the f32 backward.
 
 use engine::{Conv2dParams, DType, Device, Rng, Tensor};
-use tests::{assert_close, backward_sum, gradcheck, leaf};
-
-fn check(inputs: &[Tensor], f: impl Fn(&[Tensor]) -> engine::Result<Tensor>) {
-    if let Err(msg) = gradcheck(inputs, f) {
-        panic!("{msg}");
-    }
-}
+use tests::{assert_close, backward_sum, check, leaf};
 
 fn dims4(t: &Tensor) -> [usize; 4] {
     [t.dim(0), t.dim(1), t.dim(2), t.dim(3)]
@@ -231,8 +225,16 @@ fn conv2d_f32_matches_f64_and_is_deterministic() {
     let p = params((1, 1), (1, 1), (1, 1), 1);
     let expected = naive_conv(&x64, &w64, None, p);
     let run = || {
-        let x = x64.to_dtype(DType::F32).unwrap().requires_grad_(true);
-        let w = w64.to_dtype(DType::F32).unwrap().requires_grad_(true);
+        let x = x64
+            .detach()
+            .to_dtype(DType::F32)
+            .unwrap()
+            .requires_grad_(true);
+        let w = w64
+            .detach()
+            .to_dtype(DType::F32)
+            .unwrap()
+            .requires_grad_(true);
         let y = x.conv2d(&w, None, p).unwrap();
         y.mul(&y).unwrap().sum_all().unwrap().backward().unwrap();
         let grads = (

@@ -1,14 +1,8 @@
 //! Gradient checks of the core ops: elementwise (with broadcasting), reductions,
 //! matmul and views, including non-contiguous (transposed) inputs.
 
-use engine::{Rng, Tensor, UnaryOp};
-use tests::{gradcheck, leaf, positive_leaf};
-
-fn check(inputs: &[Tensor], f: impl Fn(&[Tensor]) -> engine::Result<Tensor>) {
-    if let Err(msg) = gradcheck(inputs, f) {
-        panic!("{msg}");
-    }
-}
+use engine::{Rng, UnaryOp};
+use tests::{check, gradcheck, leaf, positive_leaf};
 
 #[test]
 fn unary_gradcheck() {

@@ -3,13 +3,7 @@
 //! running statistics against hand computation, and error messages.
 
 use engine::{rng, DType, Device, Rng, Tensor};
-use tests::{assert_close, backward_sum, gradcheck, leaf, positive_leaf};
-
-fn check(inputs: &[Tensor], f: impl Fn(&[Tensor]) -> engine::Result<Tensor>) {
-    if let Err(msg) = gradcheck(inputs, f) {
-        panic!("{msg}");
-    }
-}
+use tests::{assert_close, backward_sum, check, leaf, positive_leaf};
 
 fn zeros(c: usize) -> Tensor {
     Tensor::zeros([c], DType::F64, Device::Cpu).unwrap()
@@ -246,9 +240,10 @@ fn dropout_mask_statistics_and_replay() {
     let y = x.dropout(p, true, 42, 7).unwrap().to_vec_f32().unwrap();
     let zeroed = y.iter().filter(|&&v| v == 0.0).count() as f64 / n as f64;
     assert!((zeroed - p).abs() < 0.005, "fraction zeroed {zeroed}");
-    let scale = (1.0 / (1.0 - p)) as f32;
+    // Compared and scaled in f32, as the CUDA kernel does.
+    let scale = 1.0f32 / (1.0 - p as f32);
     for (i, &v) in y.iter().enumerate() {
-        let keep = rng::uniform_at(42, 7, i as u64) as f64 >= p;
+        let keep = rng::uniform_at(42, 7, i as u64) >= p as f32;
         assert_eq!(v, if keep { scale } else { 0.0 }, "element {i}");
     }
     let again = x.dropout(p, true, 42, 7).unwrap().to_vec_f32().unwrap();
@@ -298,7 +293,7 @@ fn dropout_gradcheck() {
     backward_sum(&x.dropout(0.4, true, 1234, 99).unwrap());
     let g = x.grad().unwrap().to_vec_f64().unwrap();
     for (i, &g) in g.iter().enumerate() {
-        let keep = rng::uniform_at(1234, 99, i as u64) as f64 >= 0.4;
+        let keep = rng::uniform_at(1234, 99, i as u64) >= 0.4f32;
         assert_eq!(g, if keep { 1.0 / 0.6 } else { 0.0 });
     }
 }

@@ -13,22 +13,8 @@ pub use no_grad::{is_grad_enabled, no_grad, NoGradGuard};
 use std::collections::{HashMap, HashSet};
 
 use crate::error::{Error, Result};
+pub use crate::tensor::{BackwardOp, Node};
 use crate::tensor::{Tensor, TensorId};
-
-/// The backward rule of one op. Lives in the op's file, right under its forward.
-pub trait BackwardOp: Send + Sync {
-    /// The op's name, for error messages.
-    fn name(&self) -> &'static str;
-    /// Gradients with respect to each of `inputs` (same order), given the gradient of
-    /// the output. `None` where an input needs no gradient.
-    fn backward(&self, inputs: &[Tensor], grad_output: &Tensor) -> Result<Vec<Option<Tensor>>>;
-}
-
-/// A recorded op application.
-pub struct Node {
-    pub(crate) inputs: Vec<Tensor>,
-    pub(crate) op: Box<dyn BackwardOp>,
-}
 
 /// Attaches a backward node to `output` when grad mode is on and some input needs a
 /// gradient. `make_op` runs only then, so nothing is saved for inference.
@@ -73,6 +59,15 @@ impl Tensor {
                 self.shape()
             )));
         }
+        if (grad.dtype(), grad.device()) != (self.dtype(), self.device()) {
+            return Err(Error::Autograd(format!(
+                "gradient has dtype {} on {}, the tensor dtype {} on {}",
+                grad.dtype(),
+                grad.device(),
+                self.dtype(),
+                self.device()
+            )));
+        }
         let _guard = no_grad();
         let order = topological_order(self);
         let mut grads: HashMap<TensorId, Tensor> = HashMap::new();
@@ -103,6 +98,16 @@ impl Tensor {
                 let Some(g) = g else { continue };
                 if !input.requires_grad() {
                     continue;
+                }
+                if (g.dtype(), g.device()) != (input.dtype(), input.device()) {
+                    return Err(Error::Autograd(format!(
+                        "{} produced a gradient of dtype {} on {} for an input of dtype {} on {}",
+                        node.op.name(),
+                        g.dtype(),
+                        g.device(),
+                        input.dtype(),
+                        input.device()
+                    )));
                 }
                 if g.shape() != input.shape() {
                     return Err(Error::Autograd(format!(

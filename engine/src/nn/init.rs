@@ -3,10 +3,8 @@
 //! Linear and Conv2d use `kaiming_uniform_(a = sqrt(5))` for the weight, which works out
 //! to `U(-1/sqrt(fan_in), 1/sqrt(fan_in))`, and the same bound for the bias.
 
-use crate::device::{CpuStorage, Storage};
 use crate::error::Result;
 use crate::rng::Rng;
-use crate::shape::Shape;
 use crate::tensor::Tensor;
 
 /// `fan_in` of a weight shaped `(out, in, k...)`: `in * prod(k)` (PyTorch's rule).
@@ -16,11 +14,7 @@ pub fn fan_in(shape: &[usize]) -> usize {
 
 /// A leaf F32 parameter with values from `U(-bound, bound)`.
 pub fn uniform(shape: &[usize], bound: f64, rng: &mut Rng) -> Tensor {
-    let n: usize = shape.iter().product();
-    let values: Vec<f32> = (0..n)
-        .map(|_| (-bound + 2.0 * bound * rng.uniform()) as f32)
-        .collect();
-    parameter(values, shape)
+    Tensor::from_fn(shape, || (-bound + 2.0 * bound * rng.uniform()) as f32).requires_grad_(true)
 }
 
 /// `torch.nn.init.kaiming_uniform_(w, a)` with `mode='fan_in'`, leaky-ReLU gain.
@@ -32,24 +26,12 @@ pub fn kaiming_uniform(shape: &[usize], a: f64, rng: &mut Rng) -> Tensor {
 
 /// A leaf F32 parameter filled with `value`.
 pub fn constant(shape: &[usize], value: f32) -> Tensor {
-    parameter(vec![value; shape.iter().product()], shape)
+    Tensor::from_fn(shape, || value).requires_grad_(true)
 }
 
 /// A non-trainable F32 buffer filled with `value`.
 pub(crate) fn buffer(shape: &[usize], value: f32) -> Tensor {
-    let n = shape.iter().product();
-    Tensor::from_storage(
-        Storage::Cpu(CpuStorage::F32(vec![value; n])),
-        Shape::new(shape.to_vec()),
-    )
-}
-
-fn parameter(values: Vec<f32>, shape: &[usize]) -> Tensor {
-    Tensor::from_storage(
-        Storage::Cpu(CpuStorage::F32(values)),
-        Shape::new(shape.to_vec()),
-    )
-    .requires_grad_(true)
+    Tensor::from_fn(shape, || value)
 }
 
 /// `f(t)` as a fresh leaf tensor with `t`'s `requires_grad` (`t` itself when `f` leaves it

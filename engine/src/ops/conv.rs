@@ -10,7 +10,7 @@ use crate::device::{CpuStorage, Storage};
 use crate::dtype::Float;
 use crate::error::{Error, Result};
 use crate::ops::{check_rank, check_same};
-use crate::tensor::Tensor;
+use crate::tensor::{Reads, Tensor};
 
 /// Geometry of a 2-D convolution, as in `torch.nn.functional.conv2d`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -47,11 +47,12 @@ impl Tensor {
         let w = weight.contiguous()?;
         let b = bias.map(|b| b.contiguous()).transpose()?;
         let storage = {
-            let (xs, ws) = (x.read_storage(), w.read_storage());
-            let bs = b.as_ref().map(|b| b.read_storage());
-            match (&*xs, &*ws) {
+            let mut held = vec![&x, &w];
+            held.extend(&b);
+            let reads = Reads::new(&held);
+            match (reads.get(0), reads.get(1)) {
                 (Storage::Cpu(xc), Storage::Cpu(wc)) => {
-                    let bc = bs.as_deref().map(|s| match s {
+                    let bc = b.is_some().then(|| match reads.get(2) {
                         Storage::Cpu(bc) => Ok(bc),
                         Storage::Cuda(_) => {
                             Err(Error::device("conv2d", "bias on the GPU, input on the CPU"))
@@ -70,15 +71,17 @@ impl Tensor {
                     }))
                 }
                 (Storage::Cuda(xc), Storage::Cuda(wc)) => {
-                    let bias = match (bs.as_deref(), &b) {
-                        (Some(Storage::Cuda(bc)), Some(b)) => Some((bc, b.dense_range().start)),
-                        (None, _) => None,
-                        _ => {
-                            return Err(Error::device(
-                                "conv2d",
-                                "bias on the CPU, input on the GPU",
-                            ))
-                        }
+                    let bias = match &b {
+                        Some(b) => match reads.get(2) {
+                            Storage::Cuda(bc) => Some((bc, b.dense_range().start)),
+                            Storage::Cpu(_) => {
+                                return Err(Error::device(
+                                    "conv2d",
+                                    "bias on the CPU, input on the GPU",
+                                ))
+                            }
+                        },
+                        None => None,
                     };
                     Storage::Cuda(cuda::conv::forward(
                         (xc, x.dense_range().start),
@@ -90,7 +93,7 @@ impl Tensor {
                 _ => return Err(crate::ops::mixed_devices("conv2d", &x, &w)),
             }
         };
-        let out = Tensor::from_storage(storage, [geom.n, geom.c_out, geom.oh, geom.ow]);
+        let out = Tensor::from_storage(storage, [geom.n, geom.c_out, geom.oh, geom.ow])?;
         let make = || Conv2dBackward { geom };
         Ok(match bias {
             Some(b) => record(out, &[self, weight, b], make),
@@ -205,8 +208,8 @@ impl BackwardOp for Conv2dBackward {
         let x = inputs[0].contiguous()?;
         let w = inputs[1].contiguous()?;
         let dy = grad.contiguous()?;
-        let (xs, ws, dys) = (x.read_storage(), w.read_storage(), dy.read_storage());
-        let (dx, dw, db) = match (&*xs, &*ws, &*dys) {
+        let reads = Reads::new(&[&x, &w, &dy]);
+        let (dx, dw, db) = match (reads.get(0), reads.get(1), reads.get(2)) {
             (Storage::Cpu(xc), Storage::Cpu(wc), Storage::Cpu(dyc)) => {
                 crate::cpu_with!(xc, |xv: F| {
                     let xv = &xv[x.dense_range()];
@@ -218,9 +221,9 @@ impl BackwardOp for Conv2dBackward {
                         Tensor::from_storage(Storage::Cpu(F::into_storage(v)), shape)
                     };
                     (
-                        dx.map(|v| wrap(v, x.dims())),
-                        dw.map(|v| wrap(v, w.dims())),
-                        db.map(|v| wrap(v, &[g.c_out])),
+                        dx.map(|v| wrap(v, x.dims())).transpose()?,
+                        dw.map(|v| wrap(v, w.dims())).transpose()?,
+                        db.map(|v| wrap(v, &[g.c_out])).transpose()?,
                     )
                 })
             }
@@ -235,8 +238,9 @@ impl BackwardOp for Conv2dBackward {
                 )?;
                 let wrap = |s: Option<CudaStorage>, shape: &[usize]| {
                     s.map(|s| Tensor::from_storage(Storage::Cuda(s), shape))
+                        .transpose()
                 };
-                (wrap(dx, x.dims()), wrap(dw, w.dims()), wrap(db, &[g.c_out]))
+                (wrap(dx, x.dims())?, wrap(dw, w.dims())?, wrap(db, &[g.c_out])?)
             }
             _ => return Err(crate::ops::mixed_devices("conv2d", &x, &dy)),
         };

@@ -46,7 +46,7 @@ fn apply_mask(x: &Tensor, p: f64, seed: u64, offset: u64) -> Result<Tensor> {
             (seed, offset),
         )?),
     };
-    Ok(Tensor::from_storage(storage, x.shape()))
+    Tensor::from_storage(storage, x.shape())
 }
 
 struct DropoutBackward {

@@ -7,9 +7,9 @@ use crate::backend::cuda::elementwise::BinaryCode;
 use crate::backend::{cpu, cuda};
 use crate::device::Storage;
 use crate::dtype::Float;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::ops::check_same;
-use crate::tensor::Tensor;
+use crate::tensor::{Reads, Tensor};
 use crate::{cpu_map, cpu_map2};
 
 /// One row per unary op: `f(x)` and `df/dx` given `x` and `y = f(x)`.
@@ -141,7 +141,7 @@ impl Tensor {
                 Storage::Cuda(cuda::elementwise::unary(s, range.start, range.len(), op)?)
             }
         };
-        let y = Tensor::from_storage(storage, x.shape());
+        let y = Tensor::from_storage(storage, x.shape())?;
         let saved_y = y.detach();
         Ok(record(y, &[&x], || UnaryBackward { op, y: saved_y }))
     }
@@ -203,7 +203,8 @@ impl Tensor {
         let name = op.name();
         check_same(name, self, rhs)?;
         let shape = self.shape().broadcast(rhs.shape(), name)?;
-        let storage = match (&*self.read_storage(), &*rhs.read_storage()) {
+        let reads = Reads::new(&[self, rhs]);
+        let storage = match (reads.get(0), reads.get(1)) {
             (Storage::Cpu(a), Storage::Cpu(b)) => {
                 Storage::Cpu(cpu_map2!(name, a, b, |a, b: F| cpu::elementwise::binary(
                     a,
@@ -212,7 +213,7 @@ impl Tensor {
                     rhs.layout(),
                     &shape,
                     |x: F, y: F| op.f(x, y)
-                ))?)
+                )?)?)
             }
             (Storage::Cuda(a), Storage::Cuda(b)) => Storage::Cuda(cuda::elementwise::binary(
                 name,
@@ -223,7 +224,7 @@ impl Tensor {
             )?),
             _ => return Err(crate::ops::mixed_devices(name, self, rhs)),
         };
-        let out = Tensor::from_storage(storage, shape);
+        let out = Tensor::from_storage(storage, shape)?;
         Ok(record(out, &[self, rhs], || BinaryBackward { op }))
     }
 }
@@ -241,14 +242,16 @@ impl BackwardOp for UnaryBackward {
         let (x, g) = (&inputs[0], grad.contiguous()?);
         let (rx, ry, rg) = (x.dense_range(), self.y.dense_range(), g.dense_range());
         let op = self.op;
-        let storage = match (
-            &*x.read_storage(),
-            &*self.y.read_storage(),
-            &*g.read_storage(),
-        ) {
+        let reads = Reads::new(&[x, &self.y, &g]);
+        let storage = match (reads.get(0), reads.get(1), reads.get(2)) {
             (Storage::Cpu(xs), Storage::Cpu(ys), Storage::Cpu(gs)) => {
                 let xy = cpu_map2!("unary backward", xs, ys, |xv, yv: F| {
-                    let gv = F::slice(gs).expect("gradient dtype matches input");
+                    let gv = F::slice(gs).ok_or_else(|| {
+                        Error::dtype(
+                            op.name(),
+                            format!("gradient is {}, input {}", gs.dtype(), F::DTYPE),
+                        )
+                    })?;
                     hoist_op!(op, o => cpu::elementwise::ternary(
                         &xv[rx.clone()],
                         &yv[ry.clone()],
@@ -270,7 +273,7 @@ impl BackwardOp for UnaryBackward {
             }
             _ => return Err(crate::ops::mixed_devices(op.name(), x, &g)),
         };
-        Ok(vec![Some(Tensor::from_storage(storage, x.shape()))])
+        Ok(vec![Some(Tensor::from_storage(storage, x.shape())?)])
     }
 }
 

@@ -6,11 +6,11 @@
 use crate::autograd::{no_grad, record, BackwardOp};
 use crate::backend::{cpu, cuda};
 use crate::cpu_map;
-use crate::device::{CpuStorage, Storage};
+use crate::device::Storage;
 use crate::dtype::Float;
 use crate::error::{Error, Result};
 use crate::labels::Labels;
-use crate::tensor::Tensor;
+use crate::tensor::{Reads, Tensor};
 
 impl Tensor {
     /// `log(softmax(x))` along `dim`, computed stably.
@@ -57,7 +57,7 @@ impl Tensor {
                 log,
             )?),
         };
-        let y = Tensor::from_storage(storage, x.shape());
+        let y = Tensor::from_storage(storage, x.shape())?;
         let saved = y.detach();
         Ok(record(y, &[&x], || SoftmaxBackward {
             y: saved,
@@ -99,7 +99,7 @@ impl Tensor {
                 ))
             }
         };
-        let loss = scalar_like(&x, -total / n as f64);
+        let loss = scalar_like(&x, -total / n as f64)?;
         Ok(record(loss, &[&x], || NllBackward {
             targets: targets.to_vec(),
         }))
@@ -135,8 +135,8 @@ impl Tensor {
                 let targets = labels.host_slice().unwrap_or_default();
                 let (stats, total) =
                     cpu::softmax::cross_entropy_fwd(&v[range.clone()], targets, c, label_smoothing);
-                let stats = Tensor::from_storage(Storage::Cpu(F::into_storage(stats)), [n, 2]);
-                (Some(stats), scalar_like(&x, total / n as f64))
+                let stats = Tensor::from_storage(Storage::Cpu(F::into_storage(stats)), [n, 2])?;
+                (Some(stats), scalar_like(&x, total / n as f64)?)
             }),
             Storage::Cuda(s) => {
                 let ptr = labels.device_ptr().unwrap_or_default();
@@ -148,7 +148,7 @@ impl Tensor {
                     label_smoothing,
                 )?;
                 let _untracked = no_grad();
-                let rows = Tensor::from_storage(Storage::Cuda(rows), [n]);
+                let rows = Tensor::from_storage(Storage::Cuda(rows), [n])?;
                 (None, rows.sum_all()?.mul_scalar(1.0 / n as f64)?)
             }
         };
@@ -192,12 +192,8 @@ fn check_targets(op: &'static str, x: &Tensor, targets: &[usize]) -> Result<(usi
 }
 
 /// A 0-D tensor with `value`, in `like`'s dtype.
-fn scalar_like(like: &Tensor, value: f64) -> Tensor {
-    let storage = match like.dtype() {
-        crate::dtype::DType::F32 => CpuStorage::F32(vec![value as f32]),
-        crate::dtype::DType::F64 => CpuStorage::F64(vec![value]),
-    };
-    Tensor::from_storage(Storage::Cpu(storage), Vec::<usize>::new())
+fn scalar_like(like: &Tensor, value: f64) -> Result<Tensor> {
+    Tensor::from_f64_in(&[value], Vec::<usize>::new(), like.dtype())
 }
 
 /// The upstream gradient of a scalar loss, as f64.
@@ -223,7 +219,8 @@ impl BackwardOp for SoftmaxBackward {
     fn backward(&self, _inputs: &[Tensor], g: &Tensor) -> Result<Vec<Option<Tensor>>> {
         let g = g.contiguous()?;
         let (ry, rg) = (self.y.dense_range(), g.dense_range());
-        let dx = match (&*self.y.read_storage(), &*g.read_storage()) {
+        let reads = Reads::new(&[&self.y, &g]);
+        let dx = match (reads.get(0), reads.get(1)) {
             (Storage::Cpu(a), Storage::Cpu(b)) => {
                 Storage::Cpu(crate::cpu_map2!(self.name(), a, b, |y, dy: F| {
                     cpu::softmax::softmax_bwd(
@@ -244,7 +241,7 @@ impl BackwardOp for SoftmaxBackward {
             )?),
             _ => return Err(crate::ops::mixed_devices(self.name(), &self.y, &g)),
         };
-        Ok(vec![Some(Tensor::from_storage(dx, self.y.shape()))])
+        Ok(vec![Some(Tensor::from_storage(dx, self.y.shape())?)])
     }
 }
 
@@ -279,7 +276,7 @@ impl BackwardOp for NllBackward {
         Ok(vec![Some(Tensor::from_storage(
             Storage::Cpu(storage),
             x.shape(),
-        ))])
+        )?)])
     }
 }
 
@@ -316,12 +313,13 @@ impl BackwardOp for CrossEntropyBackward {
             return Ok(vec![Some(Tensor::from_storage(
                 Storage::Cuda(dx),
                 x.shape(),
-            ))]);
+            )?)]);
         };
         let scale = upstream(g)? / n as f64;
         let rs = stats.dense_range();
         let targets = self.labels.host_slice().unwrap_or_default();
-        let dx = match (&*x.read_storage(), &*stats.read_storage()) {
+        let reads = Reads::new(&[x, stats]);
+        let dx = match (reads.get(0), reads.get(1)) {
             (Storage::Cpu(a), Storage::Cpu(b)) => {
                 Storage::Cpu(crate::cpu_map2!("cross_entropy", a, b, |x, stats: F| {
                     cpu::softmax::cross_entropy_bwd(
@@ -341,6 +339,6 @@ impl BackwardOp for CrossEntropyBackward {
                 ))
             }
         };
-        Ok(vec![Some(Tensor::from_storage(dx, x.shape()))])
+        Ok(vec![Some(Tensor::from_storage(dx, x.shape())?)])
     }
 }

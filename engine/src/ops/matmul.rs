@@ -8,7 +8,7 @@ use crate::device::Storage;
 use crate::error::{Error, Result};
 use crate::ops::check_same;
 use crate::shape::{Layout, Shape};
-use crate::tensor::Tensor;
+use crate::tensor::{Reads, Tensor};
 
 impl Tensor {
     /// `self (..., m, k) @ rhs (..., k, n)`, batch dims broadcast.
@@ -44,10 +44,11 @@ impl Tensor {
             |mat: [usize; 2]| Shape::new(batch.dims().iter().copied().chain(mat).collect());
         let la = self.layout().broadcast_to(&with_batch([m, k]))?;
         let lb = rhs.layout().broadcast_to(&with_batch([k, n]))?;
-        let storage = match (&*self.read_storage(), &*rhs.read_storage()) {
+        let reads = Reads::new(&[self, rhs]);
+        let storage = match (reads.get(0), reads.get(1)) {
             (Storage::Cpu(a), Storage::Cpu(b)) => {
                 Storage::Cpu(crate::cpu_map2!("matmul", a, b, |a, b: F| {
-                    cpu::gemm::batched::<F>(&mat_ref(a, &la), &mat_ref(b, &lb), m, k, n)
+                    cpu::gemm::batched::<F>(&mat_ref(a, &la), &mat_ref(b, &lb), m, k, n)?
                 })?)
             }
             (Storage::Cuda(a), Storage::Cuda(b)) => Storage::Cuda(
@@ -55,7 +56,7 @@ impl Tensor {
             ),
             _ => return Err(crate::ops::mixed_devices("matmul", self, rhs)),
         };
-        let out = Tensor::from_storage(storage, with_batch([m, n]));
+        let out = Tensor::from_storage(storage, with_batch([m, n]))?;
         Ok(record(out, &[self, rhs], || MatmulBackward))
     }
 

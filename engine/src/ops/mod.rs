@@ -2,6 +2,7 @@
 //! the dispatch to each backend's kernel.
 
 pub mod conv;
+pub mod convert;
 pub mod dropout;
 pub mod elementwise;
 pub mod loss;

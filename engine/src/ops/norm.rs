@@ -12,11 +12,11 @@ use crate::autograd::{no_grad, record, BackwardOp};
 use crate::backend::cpu::norm::Ncs;
 use crate::backend::{cpu, cuda};
 use crate::cpu_with;
-use crate::device::{CpuStorage, Storage};
+use crate::device::Storage;
 use crate::dtype::{DType, Float};
 use crate::error::{Error, Result};
 use crate::ops::check_same;
-use crate::tensor::Tensor;
+use crate::tensor::{Reads, Tensor};
 
 const OP: &str = "batch_norm";
 
@@ -120,7 +120,7 @@ impl Tensor {
             })),
             _ => return Err(Error::device(OP, "expected CPU storage (CUDA has its own path)")),
         };
-        let y = Tensor::from_storage(storage, x.shape());
+        let y = Tensor::from_storage(storage, x.shape())?;
 
         if training {
             let _guard = no_grad();
@@ -141,9 +141,13 @@ impl Tensor {
         inputs.extend(weight);
         inputs.extend(bias);
         let dtype = x.dtype();
+        let (mean, inv_std) = (
+            channel_tensor(&mean, dtype)?,
+            channel_tensor(&inv_std, dtype)?,
+        );
         Ok(record(y, &inputs, || BatchNormBackward {
-            mean: channel_tensor(&mean, dtype),
-            inv_std: channel_tensor(&inv_std, dtype),
+            mean,
+            inv_std,
             d,
             training,
             has_weight: weight.is_some(),
@@ -181,13 +185,15 @@ fn batch_norm_cuda(
         };
         (cuda::norm::affine(xs, x_ptr, &co, d)?, co)
     };
-    let y = Tensor::from_storage(Storage::Cuda(y), x.shape());
+    let y = Tensor::from_storage(Storage::Cuda(y), x.shape())?;
     let mut inputs = vec![x];
     inputs.extend(weight);
     inputs.extend(bias);
+    let mean = Tensor::from_storage(Storage::Cuda(co.mean), [d.c])?;
+    let inv_std = Tensor::from_storage(Storage::Cuda(co.inv_std), [d.c])?;
     Ok(record(y, &inputs, || BatchNormBackward {
-        mean: Tensor::from_storage(Storage::Cuda(co.mean), [d.c]),
-        inv_std: Tensor::from_storage(Storage::Cuda(co.inv_std), [d.c]),
+        mean,
+        inv_std,
         d,
         training,
         has_weight: weight.is_some(),
@@ -220,12 +226,8 @@ fn batch_stats(x: &Tensor, d: Ncs) -> Result<(Vec<f64>, Vec<f64>)> {
 }
 
 /// A `(C,)` tensor of `dtype` holding `v`.
-fn channel_tensor(v: &[f64], dtype: DType) -> Tensor {
-    let storage = match dtype {
-        DType::F32 => CpuStorage::F32(cast(v)),
-        DType::F64 => CpuStorage::F64(v.to_vec()),
-    };
-    Tensor::from_storage(Storage::Cpu(storage), [v.len()])
+fn channel_tensor(v: &[f64], dtype: DType) -> Result<Tensor> {
+    Tensor::from_f64_in(v, [v.len()], dtype)
 }
 
 fn param_or(t: Option<&Tensor>, default: f64, c: usize) -> Result<Vec<f64>> {
@@ -273,13 +275,14 @@ impl BatchNormBackward {
         let c = self.d.c;
         let wrap = |s: Option<crate::backend::cuda::CudaStorage>, shape: &[usize]| {
             s.map(|s| Tensor::from_storage(Storage::Cuda(s), shape))
+                .transpose()
         };
-        let mut out = vec![wrap(grads.dx, x.dims())];
+        let mut out = vec![wrap(grads.dx, x.dims())?];
         if self.has_weight {
-            out.push(wrap(grads.dgamma, &[c]));
+            out.push(wrap(grads.dgamma, &[c])?);
         }
         if self.has_bias {
-            out.push(wrap(grads.dbeta, &[c]));
+            out.push(wrap(grads.dbeta, &[c])?);
         }
         Ok(out)
     }
@@ -308,8 +311,8 @@ impl BackwardOp for BatchNormBackward {
         let x = x.contiguous()?;
         let (rx, rd) = (x.dense_range(), dy.dense_range());
         let zeros = vec![0.0; d.c];
-        let (xs, ds) = (x.read_storage(), dy.read_storage());
-        let (dx, sums) = match (&*xs, &*ds) {
+        let reads = Reads::new(&[&x, &dy]);
+        let (dx, sums) = match (reads.get(0), reads.get(1)) {
             (Storage::Cpu(xs), Storage::Cpu(ds)) => cpu_with!(xs, |xv: F| {
                 let xv = &xv[rx.clone()];
                 let dv = &F::slice(ds).ok_or_else(|| {
@@ -343,6 +346,7 @@ impl BackwardOp for BatchNormBackward {
                     let dx = cpu::norm::channel_affine2(dv, xv, &k_dy, &k_x, &k_0, d);
                     Tensor::from_storage(Storage::Cpu(F::into_storage(dx)), x.shape())
                 });
+                let dx = dx.transpose()?;
                 (dx, sums)
             }),
             _ => return Err(Error::device(OP, "expected CPU storage (CUDA has its own path)")),
@@ -352,7 +356,7 @@ impl BackwardOp for BatchNormBackward {
         if self.has_weight {
             grads.push(if need_w {
                 let dg: Vec<f64> = (0..d.c).map(|j| sums[j].1 * inv_std[j]).collect();
-                Some(channel_tensor(&dg, dtype))
+                Some(channel_tensor(&dg, dtype)?)
             } else {
                 None
             });
@@ -360,7 +364,7 @@ impl BackwardOp for BatchNormBackward {
         if self.has_bias {
             grads.push(if need_b {
                 let db: Vec<f64> = sums.iter().map(|s| s.0).collect();
-                Some(channel_tensor(&db, dtype))
+                Some(channel_tensor(&db, dtype)?)
             } else {
                 None
             });

@@ -41,7 +41,7 @@ impl Tensor {
                 (Storage::Cuda(y), Argmax::Device(idx))
             }
         };
-        let out = Tensor::from_storage(storage, out_shape(self, &win));
+        let out = Tensor::from_storage(storage, out_shape(self, &win))?;
         Ok(record(out, &[self], || MaxPool2dBackward { win, argmax }))
     }
 
@@ -102,7 +102,7 @@ impl Tensor {
                 )?)
             }
         };
-        let out = Tensor::from_storage(storage, out_shape(self, &win));
+        let out = Tensor::from_storage(storage, out_shape(self, &win))?;
         Ok(record(out, &[self], || AvgPool2dBackward { win, op }))
     }
 }
@@ -176,7 +176,7 @@ fn pool_grad(
         Storage::Cpu(s) => Storage::Cpu(cpu(s, dy.dense_range())?),
         Storage::Cuda(s) => Storage::Cuda(gpu(s, dy.dense_range().start, planes)?),
     };
-    Ok(Tensor::from_storage(storage, shape))
+    Tensor::from_storage(storage, shape)
 }
 
 /// The in-plane index of every output's maximum, where the forward ran.

@@ -8,7 +8,7 @@ use crate::device::Storage;
 use crate::dtype::Float;
 use crate::error::{Error, Result};
 use crate::shape::Shape;
-use crate::tensor::Tensor;
+use crate::tensor::{Reads, Tensor};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Reduce {
@@ -112,6 +112,7 @@ impl Tensor {
         let dims = self.reduced_dims(dims, op)?;
         let kept: Vec<usize> = (0..self.rank()).filter(|d| !dims.contains(d)).collect();
         let row_len: usize = dims.iter().map(|&d| self.dims()[d]).product();
+        let rows: usize = kept.iter().map(|&d| self.dims()[d]).product();
         if row_len == 0 && kind != Reduce::Sum {
             return Err(Error::argument(
                 op,
@@ -130,7 +131,7 @@ impl Tensor {
             Storage::Cpu(s) => Storage::Cpu(cpu_map!(s, |v: F| {
                 let v = &v[range.clone()];
                 match kind {
-                    Reduce::Sum => cpu::reduce::sum_rows(v, row_len),
+                    Reduce::Sum => cpu::reduce::sum_rows(v, rows, row_len),
                     Reduce::Max => cpu::reduce::max_rows(v, row_len),
                     Reduce::ArgMax => cpu::reduce::argmax_rows(v, row_len),
                 }
@@ -147,7 +148,7 @@ impl Tensor {
                         let idx = cuda::reduce::read_indices(s, &idx, rows)?;
                         let values: Vec<f64> = idx.into_iter().map(f64::from).collect();
                         let host = crate::device::CpuStorage::F64(values);
-                        let t = Tensor::from_storage(Storage::Cpu(host), [rows]);
+                        let t = Tensor::from_storage(Storage::Cpu(host), [rows])?;
                         let t = t.to_dtype(self.dtype())?.to_device(self.device())?;
                         let storage = t.read_storage();
                         match &*storage {
@@ -167,7 +168,7 @@ impl Tensor {
         } else {
             kept.iter().map(|&d| self.dims()[d]).collect()
         };
-        Ok(Tensor::from_storage(storage, out_dims))
+        Tensor::from_storage(storage, out_dims)
     }
 }
 
@@ -219,7 +220,8 @@ impl BackwardOp for MaxBackward {
         let xc = x.contiguous()?;
         let (rx, rm) = (xc.dense_range(), m.dense_range());
         // mask = (x == max); each tie gets g / count.
-        let mask = match (&*xc.read_storage(), &*m.read_storage()) {
+        let reads = Reads::new(&[&xc, &m]);
+        let mask = match (reads.get(0), reads.get(1)) {
             (Storage::Cpu(a), Storage::Cpu(b)) => {
                 Storage::Cpu(crate::cpu_map2!("max backward", a, b, |a, b: F| {
                     a[rx.clone()]
@@ -231,7 +233,7 @@ impl BackwardOp for MaxBackward {
             }
             _ => return Err(crate::ops::mixed_devices("max backward", &xc, &m)),
         };
-        let mask = Tensor::from_storage(mask, x.shape());
+        let mask = Tensor::from_storage(mask, x.shape())?;
         let count = mask.sum(&self.dims, true)?;
         Ok(vec![Some(mask.mul(&g.div(&count)?)?)])
     }
@@ -256,7 +258,7 @@ fn max_backward_cuda(x: &Tensor, g: &Tensor, dims: &[usize]) -> Result<Tensor> {
         }
         _ => return Err(crate::ops::mixed_devices("max backward", x, &g)),
     };
-    let permuted = Tensor::from_storage(Storage::Cuda(dx), xp.shape());
+    let permuted = Tensor::from_storage(Storage::Cuda(dx), xp.shape())?;
     let mut inverse = vec![0; order.len()];
     for (i, &d) in order.iter().enumerate() {
         inverse[d] = i;

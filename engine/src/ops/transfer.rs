@@ -15,7 +15,7 @@ impl Tensor {
         if device == self.device() {
             return Ok(self.clone());
         }
-        let out = Tensor::from_storage(storage_on(device, self.host_values()?)?, self.shape());
+        let out = Tensor::from_storage(storage_on(device, self.host_values()?)?, self.shape())?;
         let from = self.device();
         Ok(record(out, &[self], || ToDevice { from }))
     }

@@ -23,7 +23,7 @@ impl Tensor {
             ))),
             Storage::Cuda(s) => Storage::Cuda(cuda::copy::contiguous(s, self.layout())?),
         };
-        let out = Tensor::from_storage(storage, self.shape());
+        let out = Tensor::from_storage(storage, self.shape())?;
         Ok(record(out, &[self], || Identity))
     }
 
@@ -46,7 +46,7 @@ impl Tensor {
             shape,
             offset: x.layout().offset,
         };
-        let out = x.view_as(layout);
+        let out = x.view_as(layout)?;
         Ok(record(out, &[&x], || Reshape))
     }
 
@@ -107,7 +107,7 @@ impl Tensor {
         for (i, &d) in dims.iter().enumerate() {
             inverse[d] = i;
         }
-        Ok(record(self.view_as(layout), &[self], || Permute {
+        Ok(record(self.view_as(layout)?, &[self], || Permute {
             inverse,
         }))
     }
@@ -151,7 +151,7 @@ impl Tensor {
         let mut dims = layout.dims().to_vec();
         dims[dim] = len;
         layout.shape = Shape::new(dims);
-        Ok(record(self.view_as(layout), &[self], || Narrow {
+        Ok(record(self.view_as(layout)?, &[self], || Narrow {
             dim,
             start,
         }))
@@ -160,7 +160,7 @@ impl Tensor {
     /// This tensor broadcast to `shape` (a view with zero strides).
     pub fn broadcast_to(&self, shape: impl Into<Shape>) -> Result<Tensor> {
         let layout = self.layout().broadcast_to(&shape.into())?;
-        Ok(record(self.view_as(layout), &[self], || Expand))
+        Ok(record(self.view_as(layout)?, &[self], || Expand))
     }
 
     /// Rows (or slices along `dim`) picked by `indices`, in that order (a copy).
@@ -203,7 +203,7 @@ impl Tensor {
         };
         let mut dims = x.dims().to_vec();
         dims[dim] = indices.len();
-        let out = Tensor::from_storage(storage, dims);
+        let out = Tensor::from_storage(storage, dims)?;
         Ok(record(out, &[&x], || IndexSelect {
             dim,
             indices: indices.to_vec(),
@@ -286,7 +286,7 @@ impl BackwardOp for Narrow {
             return Ok(vec![Some(Tensor::from_storage(
                 Storage::Cuda(dx),
                 x.shape(),
-            ))]);
+            )?)]);
         }
         let full = Layout::contiguous(x.shape().clone());
         let mut region = full.clone();
@@ -302,7 +302,7 @@ impl BackwardOp for Narrow {
             })),
             Storage::Cuda(_) => return Err(crate::ops::mixed_devices("narrow", x, g)),
         };
-        Ok(vec![Some(Tensor::from_storage(storage, x.shape()))])
+        Ok(vec![Some(Tensor::from_storage(storage, x.shape())?)])
     }
 }
 
@@ -345,6 +345,6 @@ impl BackwardOp for IndexSelect {
                 false,
             )?),
         };
-        Ok(vec![Some(Tensor::from_storage(storage, x.shape()))])
+        Ok(vec![Some(Tensor::from_storage(storage, x.shape())?)])
     }
 }

@@ -6,6 +6,7 @@
 
 use rayon::prelude::*;
 
+use super::gemm::gemm;
 use crate::dtype::Float;
 
 /// Geometry of one convolution (NCHW input, OIHW weight), validated by the op.
@@ -160,47 +161,6 @@ pub fn col2im<F: Float>(col: &[F], g: &ConvGeom, x: &mut [F]) {
             }
         }
     });
-}
-
-/// `C (m x n) = alpha A B + beta C` on dense or transposed views; thin safe wrapper.
-#[allow(clippy::too_many_arguments)]
-fn gemm<F: Float>(
-    m: usize,
-    k: usize,
-    n: usize,
-    a: &[F],
-    (rsa, csa): (usize, usize),
-    b: &[F],
-    (rsb, csb): (usize, usize),
-    beta: F,
-    c: &mut [F],
-) {
-    if m == 0 || n == 0 {
-        return;
-    }
-    // The bounds keep the raw GEMM inside the slices.
-    assert!(k == 0 || (m - 1) * rsa + (k - 1) * csa < a.len());
-    assert!(k == 0 || (k - 1) * rsb + (n - 1) * csb < b.len());
-    assert!(m * n <= c.len());
-    // SAFETY: the asserts above bound every element the GEMM touches.
-    unsafe {
-        F::gemm(
-            m,
-            k,
-            n,
-            F::ONE,
-            a.as_ptr(),
-            rsa as isize,
-            csa as isize,
-            b.as_ptr(),
-            rsb as isize,
-            csb as isize,
-            beta,
-            c.as_mut_ptr(),
-            n as isize,
-            1,
-        )
-    }
 }
 
 /// Forward: `y[n, g] = W[g] @ im2col(x[n, g]) + bias`, one image per rayon task.

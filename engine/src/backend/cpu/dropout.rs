@@ -1,20 +1,15 @@
-//! Dropout mask kernel: element `i` is kept iff `rng::uniform_at(seed, offset, i) >= p`.
+//! Dropout mask kernel: element `i` is kept iff `rng::uniform_at(seed, offset, i) >= p`
+//! (compared in f32, as the CUDA kernel does).
 //! One Philox block yields the four words of an aligned group of four elements (the
 //! words `uniform_at` picks one at a time), and eight blocks are computed together in
 //! struct-of-arrays form so the rounds vectorize. The mask is never stored: the backward
 //! replays it. `tests/tests/gradcheck_norm_loss.rs` checks it against `uniform_at`.
 
-use std::mem::MaybeUninit;
-
 use super::norm::par_build;
 use super::PAR_CHUNK;
-use crate::dtype::Float;
+use kernels::philox::{self, DropoutRule};
 
-// Philox4x32-10 constants (as in `crate::rng`).
-const M0: u32 = 0xD251_1F53;
-const M1: u32 = 0xCD9E_8D57;
-const W0: u32 = 0x9E37_79B9;
-const W1: u32 = 0xBB67_AE85;
+use crate::dtype::{DType, Float};
 
 /// Blocks computed together.
 const LANES: usize = 8;
@@ -33,85 +28,83 @@ fn philox_x8(first: u64, key: [u32; 2]) -> [[u32; LANES]; 4] {
         c[0][l] = b as u32;
         c[1][l] = (b >> 32) as u32;
     }
-    let (mut k0, mut k1) = (key[0], key[1]);
-    for round in 0..10 {
-        if round > 0 {
-            k0 = k0.wrapping_add(W0);
-            k1 = k1.wrapping_add(W1);
-        }
+    let [mut k0, mut k1] = key;
+    for _ in 0..10 {
         let mut n = [[0u32; LANES]; 4];
         for l in 0..LANES {
-            let p0 = (c[0][l] as u64) * (M0 as u64);
-            let p1 = (c[2][l] as u64) * (M1 as u64);
-            n[0][l] = ((p1 >> 32) as u32) ^ c[1][l] ^ k0;
-            n[1][l] = p1 as u32;
-            n[2][l] = ((p0 >> 32) as u32) ^ c[3][l] ^ k1;
-            n[3][l] = p0 as u32;
+            // The shared scalar round, per lane: inlined, the lanes vectorize.
+            let w = philox::round([c[0][l], c[1][l], c[2][l], c[3][l]], k0, k1);
+            for (n, w) in n.iter_mut().zip(w) {
+                n[l] = w;
+            }
         }
         c = n;
+        k0 = k0.wrapping_add(philox::W0);
+        k1 = k1.wrapping_add(philox::W1);
     }
     c
 }
 
 /// `x[i] * mask[i]`, the mask being `1 / (1 - p)` where element `i` survives and 0
-/// elsewhere (so NaN stays NaN, like PyTorch). `p` must be in `[0, 1)`.
+/// elsewhere (so NaN stays NaN, like PyTorch). `p` must be in `[0, 1)`. Keep rule and
+/// f32 scale are the CUDA kernel's ([`DropoutRule`], computed in f32); f64 tensors
+/// keep the same elements and scale by `1 / (1 - p)` in f64.
 pub fn dropout<F: Float>(x: &[F], p: f64, seed: u64, offset: u64) -> Vec<F> {
-    // uniform_at = (w >> 8) / 2^24, so `u >= p` iff `(w >> 8) >= ceil(p * 2^24)` (exact).
-    let threshold = (p * 16_777_216.0).ceil() as u32;
-    let scale = F::from_f64(1.0 / (1.0 - p));
-    let key = [seed as u32, (seed >> 32) as u32];
+    let rule = DropoutRule::new(p as f32);
+    let mask = Mask {
+        threshold: rule.threshold,
+        scale: match F::DTYPE {
+            DType::F32 => F::from_f64(rule.scale as f64),
+            DType::F64 => F::from_f64(1.0 / (1.0 - p)),
+        },
+        key: philox::key(seed),
+        offset,
+    };
     // PAR_CHUNK is a multiple of GROUP, so every task starts on a block boundary.
     par_build(x.len(), PAR_CHUNK, |t, o| {
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU supports AVX2 (checked just above).
-            return unsafe { fill_avx2(t, o, x, threshold, scale, key, offset) };
+            return unsafe { fill_avx2(t, o, x, &mask) };
         }
-        fill(t, o, x, threshold, scale, key, offset)
+        fill(t, o, x, &mask)
     })
+}
+
+/// One dropout call's mask: keep threshold on the word's 24 high bits, scale, stream.
+struct Mask<F> {
+    threshold: u32,
+    scale: F,
+    key: [u32; 2],
+    offset: u64,
 }
 
 /// [`fill`] compiled with AVX2, where the eight Philox lanes vectorize (`vpmuludq`).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn fill_avx2<F: Float>(
-    t: usize,
-    o: &mut [MaybeUninit<F>],
-    x: &[F],
-    threshold: u32,
-    scale: F,
-    key: [u32; 2],
-    offset: u64,
-) {
-    fill(t, o, x, threshold, scale, key, offset)
+unsafe fn fill_avx2<F: Float>(t: usize, o: &mut [F], x: &[F], mask: &Mask<F>) {
+    fill(t, o, x, mask)
 }
 
 /// Task `t`'s slice of the output (elements `t * PAR_CHUNK ..`).
 #[inline(always)]
-fn fill<F: Float>(
-    t: usize,
-    o: &mut [MaybeUninit<F>],
-    x: &[F],
-    threshold: u32,
-    scale: F,
-    key: [u32; 2],
-    offset: u64,
-) {
+fn fill<F: Float>(t: usize, o: &mut [F], x: &[F], mask: &Mask<F>) {
     let x = &x[t * PAR_CHUNK..t * PAR_CHUNK + o.len()];
     let first_block = (t * PAR_CHUNK / 4) as u64;
     for (g, (o, x)) in o.chunks_mut(GROUP).zip(x.chunks(GROUP)).enumerate() {
-        let w = philox_x8(offset.wrapping_add(first_block + (g * LANES) as u64), key);
+        let block = first_block + (g * LANES) as u64;
+        let w = philox_x8(mask.offset.wrapping_add(block), mask.key);
         // Element 4l + k of the group takes word k of block l.
         let mut m = [F::ZERO; GROUP];
         for l in 0..LANES {
             for k in 0..4 {
-                if (w[k][l] >> 8) >= threshold {
-                    m[4 * l + k] = scale;
+                if (w[k][l] >> 8) >= mask.threshold {
+                    m[4 * l + k] = mask.scale;
                 }
             }
         }
         for ((o, &x), &m) in o.iter_mut().zip(x).zip(&m) {
-            o.write(x * m);
+            *o = x * m;
         }
     }
 }
@@ -127,7 +120,7 @@ mod tests {
             let w = philox_x8(first, [0x1234_5678, 0x9abc_def0]);
             for l in 0..LANES {
                 let b = first.wrapping_add(l as u64);
-                let want = crate::rng::philox4x32(
+                let want = philox::philox4x32_10(
                     [b as u32, (b >> 32) as u32, 0, 0],
                     [0x1234_5678, 0x9abc_def0],
                 );

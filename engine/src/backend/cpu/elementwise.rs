@@ -5,6 +5,7 @@ use rayon::prelude::*;
 use super::copy::outer_layout;
 use super::PAR_CHUNK;
 use crate::dtype::Float;
+use crate::error::Result;
 use crate::shape::{Layout, Shape};
 
 /// `f` applied to every element of a dense slice.
@@ -35,7 +36,8 @@ pub fn ternary<F: Float>(a: &[F], b: &[F], c: &[F], f: impl Fn(F, F, F) -> F + S
     out
 }
 
-/// `f(a, b)` with NumPy broadcasting of both (possibly strided) operands to `shape`.
+/// `f(a, b)` with NumPy broadcasting of both (possibly strided) operands to `shape`
+/// (an error when they do not broadcast to it).
 pub fn binary<F: Float>(
     a: &[F],
     la: &Layout,
@@ -43,11 +45,11 @@ pub fn binary<F: Float>(
     lb: &Layout,
     shape: &Shape,
     f: impl Fn(F, F) -> F + Sync,
-) -> Vec<F> {
+) -> Result<Vec<F>> {
     let n = shape.numel();
     let mut out = vec![F::ZERO; n];
     if n == 0 {
-        return out;
+        return Ok(out);
     }
     // Fast path: both dense with the output's shape.
     if la.is_contiguous() && lb.is_contiguous() && la.shape == *shape && lb.shape == *shape {
@@ -59,10 +61,9 @@ pub fn binary<F: Float>(
                     o[i] = f(a[i], b[i]);
                 }
             });
-        return out;
+        return Ok(out);
     }
-    let la = la.broadcast_to(shape).expect("caller checked broadcast");
-    let lb = lb.broadcast_to(shape).expect("caller checked broadcast");
+    let (la, lb) = (la.broadcast_to(shape)?, lb.broadcast_to(shape)?);
     let (rank, inner) = (shape.rank(), shape.dims().last().copied().unwrap_or(1));
     let (sa, sb) = if rank == 0 {
         (0, 0)
@@ -104,5 +105,5 @@ pub fn binary<F: Float>(
                 }
             }
         });
-    out
+    Ok(out)
 }

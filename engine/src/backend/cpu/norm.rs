@@ -4,10 +4,9 @@
 //! backward. Planes of one channel are reduced in a fixed order, so results are
 //! bit-identical run to run; channels (or plane groups) run in parallel.
 
-use std::mem::MaybeUninit;
-
 use rayon::prelude::*;
 
+use super::reduce::tree8;
 use super::PAR_CHUNK;
 use crate::dtype::Float;
 
@@ -160,25 +159,18 @@ fn one_channel<F: Float>(a: &[F], ka: f64, b: &[F], kb: f64, d: Ncs, ch: usize) 
     (tree8(&acc1) + t1, tree8(&acc2) + t2)
 }
 
-fn tree8(a: &[f64; 8]) -> f64 {
-    ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]))
-}
-
 /// A vector of `n` elements filled in parallel by `fill(task, out)`, task `t` owning
-/// elements `t * chunk ..`, without zeroing it first (one memory pass saved).
-/// `fill` must write every element of its slice.
+/// elements `t * chunk ..`. The buffer starts zeroed (a zeroed allocation costs about
+/// nothing), so an element `fill` skips is 0, never uninitialised memory.
 pub(crate) fn par_build<F: Float>(
     n: usize,
     chunk: usize,
-    fill: impl Fn(usize, &mut [MaybeUninit<F>]) + Sync,
+    fill: impl Fn(usize, &mut [F]) + Sync,
 ) -> Vec<F> {
-    let mut out = Vec::with_capacity(n);
-    out.spare_capacity_mut()[..n]
-        .par_chunks_mut(chunk.max(1))
+    let mut out = vec![F::ZERO; n];
+    out.par_chunks_mut(chunk.max(1))
         .enumerate()
         .for_each(|(t, o)| fill(t, o));
-    // SAFETY: every element of the first `n` was written by `fill`.
-    unsafe { out.set_len(n) };
     out
 }
 
@@ -201,13 +193,13 @@ pub fn channel_affine<F: Float>(x: &[F], scale: &[F], shift: &[F], d: Ncs) -> Ve
         {
             if d.s == 1 {
                 for i in 0..unit {
-                    o[i].write(x[i] * scale[i] + shift[i]);
+                    o[i] = x[i] * scale[i] + shift[i];
                 }
             } else {
                 let ch = (t * chunk / unit + j) % d.c;
                 let (a, b) = (scale[ch], shift[ch]);
                 for (o, &x) in o.iter_mut().zip(x) {
-                    o.write(x * a + b);
+                    *o = x * a + b;
                 }
             }
         }
@@ -234,13 +226,13 @@ pub fn channel_affine2<F: Float>(
         for (j, (o, (dy, x))) in units.enumerate() {
             if d.s == 1 {
                 for i in 0..unit {
-                    o[i].write(dy[i] * k_dy[i] + x[i] * k_x[i] + k_0[i]);
+                    o[i] = dy[i] * k_dy[i] + x[i] * k_x[i] + k_0[i];
                 }
             } else {
                 let ch = (t * chunk / unit + j) % d.c;
                 let (a, b, k) = (k_dy[ch], k_x[ch], k_0[ch]);
                 for i in 0..unit {
-                    o[i].write(dy[i] * a + x[i] * b + k);
+                    o[i] = dy[i] * a + x[i] * b + k;
                 }
             }
         }

@@ -16,18 +16,23 @@ pub fn sum_slice<F: Float>(x: &[F]) -> F {
             acc[i] += c[i];
         }
     }
-    let mut total =
-        ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    let mut total = tree8(&acc);
     for &v in tail {
         total += v;
     }
     total
 }
 
-/// Sum of each row.
-pub fn sum_rows<F: Float>(x: &[F], row_len: usize) -> Vec<F> {
+/// Pairwise sum of eight accumulators, in the fixed order every kernel uses.
+#[inline(always)]
+pub fn tree8<F: Float>(a: &[F; 8]) -> F {
+    ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]))
+}
+
+/// Sum of each of `rows` rows (an empty row sums to zero, like PyTorch).
+pub fn sum_rows<F: Float>(x: &[F], rows: usize, row_len: usize) -> Vec<F> {
     if row_len == 0 {
-        return vec![F::ZERO; x.len()];
+        return vec![F::ZERO; rows];
     }
     if x.len() == row_len {
         // One long row: partial sums in parallel, combined in order.
