@@ -2,6 +2,7 @@
 //! defaults and buffers, including `num_batches_tracked`.
 
 use super::{init, py_float, Module};
+use crate::device::Device;
 use crate::error::Result;
 use crate::tensor::Tensor;
 
@@ -12,7 +13,8 @@ pub struct BatchNorm2d {
     pub bias: Tensor,
     pub running_mean: Tensor,
     pub running_var: Tensor,
-    /// Counts training batches (a 0-d buffer; f32 here, int64 in PyTorch).
+    /// Counts training batches: a 0-d buffer kept on the CPU whatever the layer's device
+    /// (counting on the host costs a GPU step nothing); f32 here, int64 in PyTorch.
     pub num_batches_tracked: Tensor,
     num_features: usize,
     momentum: f64,
@@ -65,7 +67,7 @@ impl Module for BatchNorm2d {
         )?;
         if self.training {
             let n = self.num_batches_tracked.item()?;
-            let next = Tensor::scalar(n + 1.0, self.num_batches_tracked.dtype(), x.device())?;
+            let next = Tensor::scalar(n + 1.0, self.num_batches_tracked.dtype(), Device::Cpu)?;
             self.num_batches_tracked.assign(&next)?;
         }
         Ok(y)
@@ -99,10 +101,11 @@ impl Module for BatchNorm2d {
             &mut self.bias,
             &mut self.running_mean,
             &mut self.running_var,
-            &mut self.num_batches_tracked,
         ] {
             *t = init::remake(t, f)?;
         }
+        let counter = init::remake(&self.num_batches_tracked, f)?;
+        self.num_batches_tracked = counter.to_device(crate::device::Device::Cpu)?;
         Ok(())
     }
 

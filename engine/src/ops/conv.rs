@@ -240,7 +240,11 @@ impl BackwardOp for Conv2dBackward {
                     s.map(|s| Tensor::from_storage(Storage::Cuda(s), shape))
                         .transpose()
                 };
-                (wrap(dx, x.dims())?, wrap(dw, w.dims())?, wrap(db, &[g.c_out])?)
+                (
+                    wrap(dx, x.dims())?,
+                    wrap(dw, w.dims())?,
+                    wrap(db, &[g.c_out])?,
+                )
             }
             _ => return Err(crate::ops::mixed_devices("conv2d", &x, &dy)),
         };

@@ -24,7 +24,9 @@ impl Tensor {
                 let r = x.dense_range();
                 let storage = match &*x.read_storage() {
                     Storage::Cuda(s) => cuda::copy::convert(s, r.start, r.len(), dtype)?,
-                    Storage::Cpu(_) => return Err(Error::device("to_dtype", "storage/device mismatch")),
+                    Storage::Cpu(_) => {
+                        return Err(Error::device("to_dtype", "storage/device mismatch"))
+                    }
                 };
                 Tensor::from_storage(Storage::Cuda(storage), self.shape())?
             }

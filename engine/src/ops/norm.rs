@@ -118,7 +118,12 @@ impl Tensor {
             Storage::Cpu(s) => Storage::Cpu(crate::cpu_map!(s, |v: F| {
                 cpu::norm::channel_affine(&v[range.clone()], &cast::<F>(&scale), &cast(&shift), d)
             })),
-            _ => return Err(Error::device(OP, "expected CPU storage (CUDA has its own path)")),
+            _ => {
+                return Err(Error::device(
+                    OP,
+                    "expected CPU storage (CUDA has its own path)",
+                ))
+            }
         };
         let y = Tensor::from_storage(storage, x.shape())?;
 
@@ -213,7 +218,12 @@ fn batch_stats(x: &Tensor, d: Ncs) -> Result<(Vec<f64>, Vec<f64>)> {
             let sums = cpu::norm::channel_sums(v, &shift, v, &shift, d);
             sums.into_iter().zip(shift).collect::<Vec<_>>()
         }),
-        _ => return Err(Error::device(OP, "expected CPU storage (CUDA has its own path)")),
+        _ => {
+            return Err(Error::device(
+                OP,
+                "expected CPU storage (CUDA has its own path)",
+            ))
+        }
     };
     let m = (d.n * d.s) as f64;
     Ok(sums
@@ -349,7 +359,12 @@ impl BackwardOp for BatchNormBackward {
                 let dx = dx.transpose()?;
                 (dx, sums)
             }),
-            _ => return Err(Error::device(OP, "expected CPU storage (CUDA has its own path)")),
+            _ => {
+                return Err(Error::device(
+                    OP,
+                    "expected CPU storage (CUDA has its own path)",
+                ))
+            }
         };
         let dtype = x.dtype();
         let mut grads = vec![dx];

@@ -1,0 +1,125 @@
+//! The whole training path on the CUDA backend, run on the PTX simulator (and on a GPU when
+//! one is present): the same model, seed and data give the same losses as on the CPU, a
+//! hybrid model (conv blocks on the GPU, head on the CPU) matches single-device training,
+//! and `small` learns from a few hundred real digits.
+
+mod common;
+
+use engine::nn::{Module, Sequential};
+use engine::optim::{Adam, Optimizer};
+use engine::{Device, Labels, Tensor};
+use mnist::dataset::{normalize, Dataset};
+use mnist::models::ModelKind;
+
+/// The first `n` training images as a `(n, 1, 28, 28)` batch and their labels.
+fn batch(data: &Dataset, n: usize) -> (Tensor, Vec<usize>) {
+    let x = Tensor::from_vec(normalize(&data.images[..n * 784]), [n, 1, 28, 28]).unwrap();
+    (x, data.labels[..n].iter().map(|&l| l as usize).collect())
+}
+
+/// Per-step losses of `steps` Adam steps of `model` on batches of `bs` cycling through
+/// `images`, with batches placed on `input_device`.
+fn losses(
+    mut model: Sequential,
+    data: &Dataset,
+    input_device: Device,
+    steps: usize,
+    bs: usize,
+) -> Vec<f64> {
+    let mut opt = Adam::new(model.parameters(), 3e-3);
+    model.set_training(true);
+    let (x, y) = batch(data, bs * steps);
+    (0..steps)
+        .map(|s| {
+            let xb = x.narrow(0, s * bs, bs).unwrap().contiguous().unwrap();
+            let xb = xb.to_device(input_device).unwrap();
+            let labels = Labels::host(&y[s * bs..(s + 1) * bs]);
+            let loss = model
+                .forward(&xb)
+                .unwrap()
+                .cross_entropy_labels(&labels, 0.0)
+                .unwrap();
+            opt.zero_grad();
+            loss.backward().unwrap();
+            opt.step().unwrap();
+            loss.item().unwrap()
+        })
+        .collect()
+}
+
+/// cuda-sim always; the first GPU too when the driver sees one.
+fn devices() -> Vec<Device> {
+    let mut d = vec![Device::CudaSim];
+    if engine::backend::cuda::gpu_count() > 0 {
+        d.push(Device::Cuda(0));
+    } else {
+        eprintln!("note: no GPU: the CUDA training checks run on cuda-sim only");
+    }
+    d
+}
+
+fn assert_close(name: &str, got: &[f64], want: &[f64], tol: f64) {
+    for (i, (a, b)) in got.iter().zip(want).enumerate() {
+        assert!(
+            (a - b).abs() <= tol * b.abs(),
+            "{name}: step {i}: {a} vs {b} (cpu)"
+        );
+    }
+}
+
+#[test]
+fn cpu_and_cuda_losses_agree_for_every_model() {
+    let data = common::load().train;
+    for kind in [ModelKind::Small, ModelKind::Mlp, ModelKind::Cnn] {
+        let (steps, bs) = if kind == ModelKind::Cnn {
+            (2, 4)
+        } else {
+            (3, 8)
+        };
+        let cpu = losses(kind.build(5), &data, Device::Cpu, steps, bs);
+        for dev in devices() {
+            let mut model = kind.build(5);
+            model.to_device(dev).unwrap();
+            let got = losses(model, &data, dev, steps, bs);
+            assert_close(&format!("{kind} on {dev}"), &got, &cpu, 1e-4);
+        }
+    }
+}
+
+#[test]
+fn hybrid_placement_matches_single_device() {
+    let data = common::load().train;
+    let cpu = losses(ModelKind::Small.build(9), &data, Device::Cpu, 3, 8);
+    for dev in devices() {
+        let mut model = ModelKind::Small.build(9);
+        let flatten = 17; // the conv blocks and the pool come first
+        assert!(model
+            .get(flatten)
+            .unwrap()
+            .describe()
+            .starts_with("Flatten"));
+        model
+            .place(|i| if i < flatten { dev } else { Device::Cpu })
+            .unwrap();
+        assert_eq!(model.parameters()[0].device(), dev);
+        assert_eq!(model.parameters().last().unwrap().device(), Device::Cpu);
+        let got = losses(model, &data, dev, 3, 8);
+        assert_close(&format!("hybrid small on {dev}"), &got, &cpu, 1e-4);
+    }
+}
+
+#[test]
+fn small_learns_on_the_cuda_backend() {
+    let data = common::load().train;
+    let mut model = ModelKind::Small.build(3);
+    model.to_device(Device::CudaSim).unwrap();
+    let l = losses(model, &data, Device::CudaSim, 24, 16);
+    let (first, last) = (
+        l[..4].iter().sum::<f64>() / 4.0,
+        l[20..].iter().sum::<f64>() / 4.0,
+    );
+    assert!(
+        last < 0.8 * first,
+        "loss did not fall: first {first:.3}, last {last:.3} ({l:?})"
+    );
+}
