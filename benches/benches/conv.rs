@@ -34,8 +34,9 @@ const CONVS: [ConvShape; 2] = [
     },
 ];
 
-fn rand(shape: &[usize], rng: &mut Rng) -> Tensor {
-    Tensor::rand(shape, -1.0, 1.0, DType::F32, Device::Cpu, rng).expect("rand")
+fn rand(shape: &[usize], rng: &mut Rng, dev: Device) -> Tensor {
+    let t = Tensor::rand(shape, -1.0, 1.0, DType::F32, Device::Cpu, rng).expect("rand");
+    t.to_device(dev).expect("to_device")
 }
 
 fn conv(c: &mut Criterion) {
@@ -44,63 +45,85 @@ fn conv(c: &mut Criterion) {
         padding: (1, 1),
         ..Default::default()
     };
-    for s in &CONVS {
-        let x = rand(&[BATCH, s.c_in, s.hw, s.hw], &mut rng).requires_grad_(s.input_grad);
-        let w = rand(&[s.c_out, s.c_in, 3, 3], &mut rng).requires_grad_(true);
-        let b = rand(&[s.c_out], &mut rng).requires_grad_(true);
-        let dy = rand(&[BATCH, s.c_out, s.hw, s.hw], &mut rng);
+    for (id, dev) in benches::devices("conv2d") {
+        for s in &CONVS {
+            let x = rand(&[BATCH, s.c_in, s.hw, s.hw], &mut rng, dev).requires_grad_(s.input_grad);
+            let w = rand(&[s.c_out, s.c_in, 3, 3], &mut rng, dev).requires_grad_(true);
+            let b = rand(&[s.c_out], &mut rng, dev).requires_grad_(true);
+            let dy = rand(&[BATCH, s.c_out, s.hw, s.hw], &mut rng, dev);
 
-        let mut g = c.benchmark_group("conv2d_fwd");
-        g.throughput(Throughput::Elements(BATCH as u64));
-        g.bench_function(BenchmarkId::new("cpu", s.name), |bch| {
-            let _guard = engine::no_grad();
-            bch.iter(|| x.conv2d(&w, Some(&b), p).expect("conv2d"))
-        });
-        g.finish();
+            let mut g = c.benchmark_group("conv2d_fwd");
+            g.throughput(Throughput::Elements(BATCH as u64));
+            g.bench_function(BenchmarkId::new(id, s.name), |bch| {
+                let _guard = engine::no_grad();
+                bch.iter(|| {
+                    let y = x.conv2d(&w, Some(&b), p).expect("conv2d");
+                    benches::sync(dev);
+                    y
+                })
+            });
+            g.finish();
 
-        let mut g = c.benchmark_group("conv2d_bwd");
-        g.throughput(Throughput::Elements(BATCH as u64));
-        g.bench_function(BenchmarkId::new("cpu", s.name), |bch| {
-            bch.iter_batched(
-                || {
-                    for t in [&x, &w, &b] {
-                        t.zero_grad();
-                    }
-                    x.conv2d(&w, Some(&b), p).expect("conv2d")
-                },
-                |y| y.backward_with(&dy).expect("backward"),
-                BatchSize::PerIteration,
-            )
-        });
-        g.finish();
+            let mut g = c.benchmark_group("conv2d_bwd");
+            g.throughput(Throughput::Elements(BATCH as u64));
+            g.bench_function(BenchmarkId::new(id, s.name), |bch| {
+                bch.iter_batched(
+                    || {
+                        for t in [&x, &w, &b] {
+                            t.zero_grad();
+                        }
+                        let y = x.conv2d(&w, Some(&b), p).expect("conv2d");
+                        benches::sync(dev);
+                        y
+                    },
+                    |y| {
+                        y.backward_with(&dy).expect("backward");
+                        benches::sync(dev);
+                    },
+                    BatchSize::PerIteration,
+                )
+            });
+            g.finish();
+        }
     }
 }
 
 fn pool(c: &mut Criterion) {
     let mut rng = Rng::new(2);
-    for (name, ch, hw) in [("pool1_32x28x28", 32, 28), ("pool2_64x14x14", 64, 14)] {
-        let x = rand(&[BATCH, ch, hw, hw], &mut rng).requires_grad_(true);
-        let dy = rand(&[BATCH, ch, hw / 2, hw / 2], &mut rng);
-        let mut g = c.benchmark_group("max_pool2d_fwd");
-        g.throughput(Throughput::Elements(BATCH as u64));
-        g.bench_function(BenchmarkId::new("cpu", name), |bch| {
-            let _guard = engine::no_grad();
-            bch.iter(|| x.max_pool2d((2, 2), (2, 2), (0, 0)).expect("max_pool2d"))
-        });
-        g.finish();
-        let mut g = c.benchmark_group("max_pool2d_bwd");
-        g.throughput(Throughput::Elements(BATCH as u64));
-        g.bench_function(BenchmarkId::new("cpu", name), |bch| {
-            bch.iter_batched(
-                || {
-                    x.zero_grad();
-                    x.max_pool2d((2, 2), (2, 2), (0, 0)).expect("max_pool2d")
-                },
-                |y| y.backward_with(&dy).expect("backward"),
-                BatchSize::PerIteration,
-            )
-        });
-        g.finish();
+    for (id, dev) in benches::devices("max_pool2d") {
+        for (name, ch, hw) in [("pool1_32x28x28", 32, 28), ("pool2_64x14x14", 64, 14)] {
+            let x = rand(&[BATCH, ch, hw, hw], &mut rng, dev).requires_grad_(true);
+            let dy = rand(&[BATCH, ch, hw / 2, hw / 2], &mut rng, dev);
+            let mut g = c.benchmark_group("max_pool2d_fwd");
+            g.throughput(Throughput::Elements(BATCH as u64));
+            g.bench_function(BenchmarkId::new(id, name), |bch| {
+                let _guard = engine::no_grad();
+                bch.iter(|| {
+                    let y = x.max_pool2d((2, 2), (2, 2), (0, 0)).expect("max_pool2d");
+                    benches::sync(dev);
+                    y
+                })
+            });
+            g.finish();
+            let mut g = c.benchmark_group("max_pool2d_bwd");
+            g.throughput(Throughput::Elements(BATCH as u64));
+            g.bench_function(BenchmarkId::new(id, name), |bch| {
+                bch.iter_batched(
+                    || {
+                        x.zero_grad();
+                        let y = x.max_pool2d((2, 2), (2, 2), (0, 0)).expect("max_pool2d");
+                        benches::sync(dev);
+                        y
+                    },
+                    |y| {
+                        y.backward_with(&dy).expect("backward");
+                        benches::sync(dev);
+                    },
+                    BatchSize::PerIteration,
+                )
+            });
+            g.finish();
+        }
     }
 }
 

@@ -21,38 +21,45 @@ fn train_step(c: &mut Criterion) {
         (ModelKind::Small, 64),
         (ModelKind::Mlp, 64),
     ];
-    for (kind, batch) in cases {
-        let mut rng = Rng::new(1);
-        let mut model = kind.build(0);
-        model.set_training(true);
-        let mut opt = Adam::new(model.parameters(), 1e-3);
-        let x = Tensor::randn(
-            [batch, 1, 28, 28],
-            0.0,
-            1.0,
-            DType::F32,
-            Device::Cpu,
-            &mut rng,
-        )
-        .unwrap();
-        let labels: Vec<usize> = (0..batch).map(|_| rng.below(10) as usize).collect();
-        group.throughput(Throughput::Elements(batch as u64));
-        group.bench_with_input(
-            BenchmarkId::new(format!("{kind}/cpu"), batch),
-            &batch,
-            |b, _| {
-                b.iter(|| {
-                    let loss = model
-                        .forward(&x)
-                        .unwrap()
-                        .cross_entropy(&labels, 0.0)
-                        .unwrap();
-                    opt.zero_grad();
-                    loss.backward().unwrap();
-                    opt.step().unwrap();
-                })
-            },
-        );
+    for (id, dev) in benches::devices("train_step") {
+        for (kind, batch) in cases {
+            let mut rng = Rng::new(1);
+            let mut model = kind.build(0);
+            model.to_device(dev).unwrap();
+            model.set_training(true);
+            let mut opt = Adam::new(model.parameters(), 1e-3);
+            let x = Tensor::randn(
+                [batch, 1, 28, 28],
+                0.0,
+                1.0,
+                DType::F32,
+                Device::Cpu,
+                &mut rng,
+            )
+            .unwrap()
+            .to_device(dev)
+            .unwrap();
+            let labels: Vec<usize> = (0..batch).map(|_| rng.below(10) as usize).collect();
+            let labels = engine::Labels::host(&labels).to_device(dev).unwrap();
+            group.throughput(Throughput::Elements(batch as u64));
+            group.bench_with_input(
+                BenchmarkId::new(format!("{kind}/{id}"), batch),
+                &batch,
+                |b, _| {
+                    b.iter(|| {
+                        let loss = model
+                            .forward(&x)
+                            .unwrap()
+                            .cross_entropy_labels(&labels, 0.0)
+                            .unwrap();
+                        opt.zero_grad();
+                        loss.backward().unwrap();
+                        opt.step().unwrap();
+                        benches::sync(dev);
+                    })
+                },
+            );
+        }
     }
     group.finish();
 }
