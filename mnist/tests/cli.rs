@@ -171,7 +171,15 @@ fn nonsense_flags_are_rejected() {
         "needs a CUDA device",
     );
     assert_fails_with(
-        &mnist(&["--model", "mlp", "--placement", "hybrid", "--device", "cuda-sim", "--quiet"]),
+        &mnist(&[
+            "--model",
+            "mlp",
+            "--placement",
+            "hybrid",
+            "--device",
+            "cuda-sim",
+            "--quiet",
+        ]),
         "convolutional blocks",
     );
     assert_fails_with(

@@ -29,7 +29,8 @@ pub fn positive_leaf(shape: &[usize], rng: &mut Rng) -> Tensor {
 
 /// Checks the analytic gradient of `f` with respect to every input against central
 /// finite differences in f64. `f`'s output is reduced with fixed random weights, so
-/// the upstream gradient is not all ones. Returns a message naming the first bad element.
+/// the upstream gradient is not all ones. Runs on the inputs' device (the CPU, or the CUDA
+/// backend's f64 kernels). Returns a message naming the first bad element.
 pub fn gradcheck(
     inputs: &[Tensor],
     f: impl Fn(&[Tensor]) -> Result<Tensor>,
@@ -37,8 +38,9 @@ pub fn gradcheck(
     let err = |e: engine::Error| e.to_string();
     let out = f(inputs).map_err(err)?;
     let mut rng = Rng::new(0xC0FFEE);
-    let weights =
-        Tensor::rand(out.shape(), -1.0, 1.0, DType::F64, Device::Cpu, &mut rng).map_err(err)?;
+    let weights = Tensor::rand(out.shape(), -1.0, 1.0, DType::F64, Device::Cpu, &mut rng)
+        .and_then(|w| w.to_device(out.device()))
+        .map_err(err)?;
     let loss = |y: &Tensor| -> Result<Tensor> { y.mul(&weights)?.sum_all() };
     for t in inputs {
         t.zero_grad();
@@ -60,7 +62,7 @@ pub fn gradcheck(
                 let mut v = base.clone();
                 v[i] += delta;
                 let mut args: Vec<Tensor> = inputs.to_vec();
-                args[which] = Tensor::from_vec(v, input.shape())?;
+                args[which] = Tensor::from_vec(v, input.shape())?.to_device(input.device())?;
                 loss(&f(&args)?)?.item()
             };
             let numeric = (eval(EPS).map_err(err)? - eval(-EPS).map_err(err)?) / (2.0 * EPS);
