@@ -17,25 +17,13 @@ fn dropout_masks_and_gradients_agree() {
 fn f64_dropout_keeps_the_same_elements() {
     let mut rng = Rng::new(42);
     let x = Tensor::rand([513], 1.0, 2.0, DType::F64, Device::Cpu, &mut rng).unwrap();
-    let want: Vec<bool> = x
-        .dropout(0.3, true, 9, 5)
-        .unwrap()
-        .to_vec_f64()
-        .unwrap()
-        .iter()
-        .map(|&v| v != 0.0)
-        .collect();
+    let kept = |t: &Tensor| -> Vec<bool> {
+        let y = t.dropout(0.3, true, 9, 5).unwrap().to_vec_f64().unwrap();
+        y.iter().map(|&v| v != 0.0).collect()
+    };
+    let want = kept(&x);
     for dev in cuda_devices() {
-        let got: Vec<bool> = x
-            .to_device(dev)
-            .unwrap()
-            .dropout(0.3, true, 9, 5)
-            .unwrap()
-            .to_vec_f64()
-            .unwrap()
-            .iter()
-            .map(|&v| v != 0.0)
-            .collect();
+        let got = kept(&x.to_device(dev).unwrap());
         assert_eq!(got, want, "kept elements on {dev}");
         let kept = got.iter().filter(|&&k| k).count() as f64 / got.len() as f64;
         assert!((kept - 0.7).abs() < 0.07, "keep rate {kept}");

@@ -142,22 +142,12 @@ impl Tensor {
             running_var.assign(&Tensor::from_vec(new_rv, [d.c])?)?;
         }
 
-        let mut inputs = vec![&x];
-        inputs.extend(weight);
-        inputs.extend(bias);
         let dtype = x.dtype();
-        let (mean, inv_std) = (
+        let stats = (
             channel_tensor(&mean, dtype)?,
             channel_tensor(&inv_std, dtype)?,
         );
-        Ok(record(y, &inputs, || BatchNormBackward {
-            mean,
-            inv_std,
-            d,
-            training,
-            has_weight: weight.is_some(),
-            has_bias: bias.is_some(),
-        }))
+        Ok(record_batch_norm(y, &x, (weight, bias), stats, d, training))
     }
 }
 
@@ -191,19 +181,38 @@ fn batch_norm_cuda(
         (cuda::norm::affine(xs, x_ptr, &co, d)?, co)
     };
     let y = Tensor::from_storage(Storage::Cuda(y), x.shape())?;
+    let mean = Tensor::from_storage(Storage::Cuda(co.mean), [d.c])?;
+    let inv_std = Tensor::from_storage(Storage::Cuda(co.inv_std), [d.c])?;
+    Ok(record_batch_norm(
+        y,
+        x,
+        (weight, bias),
+        (mean, inv_std),
+        d,
+        training,
+    ))
+}
+
+/// Records the backward node of a batch norm whose statistics were `(mean, inv_std)`.
+fn record_batch_norm(
+    y: Tensor,
+    x: &Tensor,
+    (weight, bias): (Option<&Tensor>, Option<&Tensor>),
+    (mean, inv_std): (Tensor, Tensor),
+    d: Ncs,
+    training: bool,
+) -> Tensor {
     let mut inputs = vec![x];
     inputs.extend(weight);
     inputs.extend(bias);
-    let mean = Tensor::from_storage(Storage::Cuda(co.mean), [d.c])?;
-    let inv_std = Tensor::from_storage(Storage::Cuda(co.inv_std), [d.c])?;
-    Ok(record(y, &inputs, || BatchNormBackward {
+    record(y, &inputs, || BatchNormBackward {
         mean,
         inv_std,
         d,
         training,
         has_weight: weight.is_some(),
         has_bias: bias.is_some(),
-    }))
+    })
 }
 
 /// Batch mean and biased variance per channel, from shifted one-pass sums.

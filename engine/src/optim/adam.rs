@@ -9,9 +9,8 @@
 
 use super::{
     params_and_lr_methods, parse_state_name, state_copy, unexpected_state_entry, update_in_place,
-    zeros_like, FusedUpdate, Optimizer,
+    zeros_like, CudaUpdate, FusedUpdate, Optimizer,
 };
-use crate::backend::cuda::{scalar_arg, u32_arg, Arg};
 use crate::dtype::{DType, Float};
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
@@ -116,29 +115,22 @@ impl FusedUpdate for AdamKernel {
         }
     }
 
-    fn cuda_args(
-        &self,
-        dtype: DType,
-        [p, g, m, v]: [u64; 4],
-        n: usize,
-    ) -> Result<(&'static str, Vec<Arg>)> {
-        let t = |x: f64| scalar_arg(dtype, x);
-        let args = vec![
-            Arg::Ptr(p),
-            Arg::Ptr(g),
-            Arg::Ptr(m),
-            Arg::Ptr(v),
-            u32_arg("adam", n)?,
-            t(self.lr),
-            t(self.b1),
-            t(self.b2),
-            t(self.eps),
-            t(self.weight_decay),
-            t(self.bias_corrections.0),
-            t(self.bias_corrections.1),
-            Arg::U32(self.decoupled as u32),
-        ];
-        Ok(("adam_step", args))
+    fn cuda_kernel(&self) -> CudaUpdate {
+        let (bc1, bc2) = self.bias_corrections;
+        CudaUpdate {
+            base: "adam_step",
+            states: 2,
+            scalars: vec![
+                self.lr,
+                self.b1,
+                self.b2,
+                self.eps,
+                self.weight_decay,
+                bc1,
+                bc2,
+            ],
+            flags: vec![self.decoupled as u32],
+        }
     }
 }
 

@@ -16,9 +16,9 @@ use rayon::prelude::*;
 
 use kernels::ptx::Module;
 
-use crate::backend::cuda::{Arg, LaunchShape};
+use crate::backend::cuda::{scalar_arg, u32_arg, Arg, LaunchShape};
 use crate::device::{CpuStorage, Storage};
-use crate::dtype::{DType, Float};
+use crate::dtype::Float;
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 
@@ -69,11 +69,18 @@ const CHUNK: usize = 1 << 14;
 /// optimizer state (empty slices when the optimizer keeps fewer).
 pub(crate) trait FusedUpdate: Sync {
     fn apply<F: Float>(&self, p: &mut [F], g: &[F], s0: &mut [F], s1: &mut [F]);
-    /// The same update as a CUDA kernel (`kernels/cuda/optim.cu`): its base name and
-    /// arguments for `n` elements at device addresses `[param, grad, state0, state1]`
-    /// (0 for state the optimizer does not keep).
-    fn cuda_args(&self, dtype: DType, ptrs: [u64; 4], n: usize)
-        -> Result<(&'static str, Vec<Arg>)>;
+    /// The same update as a CUDA kernel of `kernels/cuda/optim.cu`.
+    fn cuda_kernel(&self) -> CudaUpdate;
+}
+
+/// A fused update kernel taking `(param, grad, state.., n, scalars.., flags..)`: scalars in
+/// the element type, flags as u32.
+pub(crate) struct CudaUpdate {
+    pub base: &'static str,
+    /// How many state buffers follow the gradient.
+    pub states: usize,
+    pub scalars: Vec<f64>,
+    pub flags: Vec<u32>,
 }
 
 /// Runs `k` over `param` with `grad` and up to two state tensors, in place.
@@ -124,10 +131,13 @@ pub(crate) fn update_in_place<K: FusedUpdate>(
                     format!("gradient is {}, parameter {}", g.dtype(), p.dtype()),
                 ));
             }
-            let mut ptrs = [p.ptr_at(pr.start), g.ptr_at(gr.start), 0, 0];
-            for (i, (s, r)) in sw.iter().zip(&srs).enumerate() {
+            let kernel = k.cuda_kernel();
+            let mut args = vec![Arg::Ptr(p.ptr_at(pr.start)), Arg::Ptr(g.ptr_at(gr.start))];
+            for (s, r) in sw.iter().zip(&srs) {
                 match &**s {
-                    Storage::Cuda(c) if c.dtype() == p.dtype() => ptrs[2 + i] = c.ptr_at(r.start),
+                    Storage::Cuda(c) if c.dtype() == p.dtype() => {
+                        args.push(Arg::Ptr(c.ptr_at(r.start)))
+                    }
                     _ => {
                         return Err(Error::device(
                             op,
@@ -136,7 +146,11 @@ pub(crate) fn update_in_place<K: FusedUpdate>(
                     }
                 }
             }
-            let (base, args) = k.cuda_args(p.dtype(), ptrs, pr.len())?;
+            args.resize(2 + kernel.states, Arg::Ptr(0)); // absent state (SGD without momentum)
+            args.push(u32_arg(op, pr.len())?);
+            args.extend(kernel.scalars.iter().map(|&v| scalar_arg(p.dtype(), v)));
+            args.extend(kernel.flags.iter().map(|&f| Arg::U32(f)));
+            let base = kernel.base;
             let shape = LaunchShape::linear(pr.len(), kernels::ptx::optim::THREADS);
             p.cuda_device()
                 .launch_typed(Module::Optim, base, p.dtype(), shape, &args)

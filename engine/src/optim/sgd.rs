@@ -11,10 +11,9 @@
 
 use super::{
     params_and_lr_methods, parse_state_name, state_copy, unexpected_state_entry, update_in_place,
-    zeros_like, FusedUpdate, Optimizer,
+    zeros_like, CudaUpdate, FusedUpdate, Optimizer,
 };
-use crate::backend::cuda::{scalar_arg, u32_arg, Arg};
-use crate::dtype::{DType, Float};
+use crate::dtype::Float;
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 
@@ -93,26 +92,13 @@ impl FusedUpdate for SgdKernel {
         }
     }
 
-    fn cuda_args(
-        &self,
-        dtype: DType,
-        [p, g, buf, _]: [u64; 4],
-        n: usize,
-    ) -> Result<(&'static str, Vec<Arg>)> {
-        let t = |x: f64| scalar_arg(dtype, x);
-        let args = vec![
-            Arg::Ptr(p),
-            Arg::Ptr(g),
-            Arg::Ptr(buf),
-            u32_arg("sgd", n)?,
-            t(self.lr),
-            t(self.momentum),
-            t(self.dampening),
-            t(self.weight_decay),
-            Arg::U32(self.nesterov as u32),
-            Arg::U32(self.first as u32),
-        ];
-        Ok(("sgd_step", args))
+    fn cuda_kernel(&self) -> CudaUpdate {
+        CudaUpdate {
+            base: "sgd_step",
+            states: 1,
+            scalars: vec![self.lr, self.momentum, self.dampening, self.weight_decay],
+            flags: vec![self.nesterov as u32, self.first as u32],
+        }
     }
 }
 
