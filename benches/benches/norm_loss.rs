@@ -1,7 +1,7 @@
 //! BatchNorm (forward, backward), fused cross-entropy (forward + backward) and dropout
-//! at the MNIST `cnn` shapes (batch 64), f32 on the CPU.
-//! Ids: `batch_norm_fwd/cpu/<shape>`, `batch_norm_bwd/cpu/<shape>`, `cross_entropy/cpu/<shape>`,
-//! `dropout/cpu/<shape>`.
+//! at the MNIST `cnn` shapes (batch 64), f32, on the CPU and (when present) a GPU.
+//! Ids: `batch_norm_fwd/<device>/<shape>`, `batch_norm_bwd/<device>/<shape>`,
+//! `cross_entropy/<device>/<shape>`, `dropout/<device>/<shape>`.
 
 use std::time::Duration;
 
@@ -17,47 +17,56 @@ fn name(dims: &[usize]) -> String {
         .join("x")
 }
 
-fn randn(dims: &[usize], rng: &mut Rng) -> Tensor {
-    Tensor::randn(dims, 0.0, 1.0, DType::F32, Device::Cpu, rng).unwrap()
+fn randn(dims: &[usize], rng: &mut Rng, dev: Device) -> Tensor {
+    let t = Tensor::randn(dims, 0.0, 1.0, DType::F32, Device::Cpu, rng).unwrap();
+    t.to_device(dev).unwrap()
 }
 
 fn batch_norm(c: &mut Criterion) {
     let mut rng = Rng::new(0);
+    let devices = benches::devices("batch_norm");
     let mut fwd = c.benchmark_group("batch_norm_fwd");
-    for dims in BN_SHAPES {
+    for (dims, &(id, dev)) in BN_SHAPES
+        .iter()
+        .flat_map(|d| devices.iter().map(move |v| (*d, v)))
+    {
         let ch = dims[1];
-        let x = randn(&dims, &mut rng);
-        let rm = Tensor::zeros([ch], DType::F32, Device::Cpu).unwrap();
-        let rv = Tensor::ones([ch], DType::F32, Device::Cpu).unwrap();
-        let w = Tensor::ones([ch], DType::F32, Device::Cpu).unwrap();
-        let b = Tensor::zeros([ch], DType::F32, Device::Cpu).unwrap();
+        let x = randn(&dims, &mut rng, dev);
+        let rm = Tensor::zeros([ch], DType::F32, dev).unwrap();
+        let rv = Tensor::ones([ch], DType::F32, dev).unwrap();
+        let w = Tensor::ones([ch], DType::F32, dev).unwrap();
+        let b = Tensor::zeros([ch], DType::F32, dev).unwrap();
         fwd.throughput(Throughput::Elements(x.numel() as u64));
-        fwd.bench_function(BenchmarkId::new("cpu", name(&dims)), |bch| {
+        fwd.bench_function(BenchmarkId::new(id, name(&dims)), |bch| {
             let _guard = no_grad();
             bch.iter(|| {
-                x.batch_norm(&rm, &rv, Some(&w), Some(&b), true, 0.1, 1e-5)
-                    .unwrap()
+                let y = x.batch_norm(&rm, &rv, Some(&w), Some(&b), true, 0.1, 1e-5);
+                benches::sync(dev);
+                y.unwrap()
             })
         });
     }
     fwd.finish();
 
     let mut bwd = c.benchmark_group("batch_norm_bwd");
-    for dims in BN_SHAPES {
+    for (dims, &(id, dev)) in BN_SHAPES
+        .iter()
+        .flat_map(|d| devices.iter().map(move |v| (*d, v)))
+    {
         let ch = dims[1];
-        let x = randn(&dims, &mut rng).requires_grad_(true);
-        let dy = randn(&dims, &mut rng);
-        let rm = Tensor::zeros([ch], DType::F32, Device::Cpu).unwrap();
-        let rv = Tensor::ones([ch], DType::F32, Device::Cpu).unwrap();
-        let w = Tensor::ones([ch], DType::F32, Device::Cpu)
+        let x = randn(&dims, &mut rng, dev).requires_grad_(true);
+        let dy = randn(&dims, &mut rng, dev);
+        let rm = Tensor::zeros([ch], DType::F32, dev).unwrap();
+        let rv = Tensor::ones([ch], DType::F32, dev).unwrap();
+        let w = Tensor::ones([ch], DType::F32, dev)
             .unwrap()
             .requires_grad_(true);
-        let b = Tensor::zeros([ch], DType::F32, Device::Cpu)
+        let b = Tensor::zeros([ch], DType::F32, dev)
             .unwrap()
             .requires_grad_(true);
         bwd.throughput(Throughput::Elements(x.numel() as u64));
         // Only the backward is timed (dx, dgamma, dbeta); one graph alive at a time.
-        bwd.bench_function(BenchmarkId::new("cpu", name(&dims)), |bch| {
+        bwd.bench_function(BenchmarkId::new(id, name(&dims)), |bch| {
             bch.iter_batched(
                 || {
                     for t in [&x, &w, &b] {
@@ -66,7 +75,10 @@ fn batch_norm(c: &mut Criterion) {
                     x.batch_norm(&rm, &rv, Some(&w), Some(&b), true, 0.1, 1e-5)
                         .unwrap()
                 },
-                |y| y.backward_with(&dy).unwrap(),
+                |y| {
+                    y.backward_with(&dy).unwrap();
+                    benches::sync(dev);
+                },
                 BatchSize::PerIteration,
             )
         });
@@ -77,17 +89,21 @@ fn batch_norm(c: &mut Criterion) {
 fn cross_entropy(c: &mut Criterion) {
     let mut rng = Rng::new(1);
     let mut g = c.benchmark_group("cross_entropy");
-    for n in [64, 1024] {
-        let x = randn(&[n, 10], &mut rng).requires_grad_(true);
-        let targets: Vec<usize> = (0..n).map(|i| (i * 7) % 10).collect();
-        // Forward and backward together, as one training step uses them.
-        g.bench_function(BenchmarkId::new("cpu", format!("{n}x10")), |bch| {
-            bch.iter(|| {
-                x.zero_grad();
-                let loss = x.cross_entropy(&targets, 0.0).unwrap();
-                loss.backward().unwrap();
-            })
-        });
+    for (id, dev) in benches::devices("cross_entropy") {
+        for n in [64, 1024] {
+            let x = randn(&[n, 10], &mut rng, dev).requires_grad_(true);
+            let targets: Vec<usize> = (0..n).map(|i| (i * 7) % 10).collect();
+            let targets = engine::Labels::host(&targets).to_device(dev).unwrap();
+            // Forward and backward together, as one training step uses them.
+            g.bench_function(BenchmarkId::new(id, format!("{n}x10")), |bch| {
+                bch.iter(|| {
+                    x.zero_grad();
+                    let loss = x.cross_entropy_labels(&targets, 0.0).unwrap();
+                    loss.backward().unwrap();
+                    benches::sync(dev);
+                })
+            });
+        }
     }
     g.finish();
 }
@@ -96,16 +112,20 @@ fn dropout(c: &mut Criterion) {
     let mut rng = Rng::new(2);
     let mut g = c.benchmark_group("dropout");
     // The cnn's dropout sits after fc128; the large shape shows the per-element cost.
-    for dims in [vec![64, 128], vec![64, 32, 28, 28]] {
-        let x = randn(&dims, &mut rng);
-        g.throughput(Throughput::Elements(x.numel() as u64));
-        g.bench_function(BenchmarkId::new("cpu", name(&dims)), |bch| {
-            let mut offset = 0u64;
-            bch.iter(|| {
-                offset += 1;
-                x.dropout(0.5, true, 1234, offset).unwrap()
-            })
-        });
+    for (id, dev) in benches::devices("dropout") {
+        for dims in [vec![64, 128], vec![64, 32, 28, 28]] {
+            let x = randn(&dims, &mut rng, dev);
+            g.throughput(Throughput::Elements(x.numel() as u64));
+            g.bench_function(BenchmarkId::new(id, name(&dims)), |bch| {
+                let mut offset = 0u64;
+                bch.iter(|| {
+                    offset += 1;
+                    let y = x.dropout(0.5, true, 1234, offset).unwrap();
+                    benches::sync(dev);
+                    y
+                })
+            });
+        }
     }
     g.finish();
 }

@@ -21,15 +21,18 @@ const CNN_SHAPES: &[&[usize]] = &[
     &[10],
 ];
 
-fn params_with_grads() -> Vec<Tensor> {
+fn params_with_grads(dev: Device) -> Vec<Tensor> {
     let mut rng = Rng::new(0);
     CNN_SHAPES
         .iter()
         .map(|&s| {
             let p = Tensor::rand(s, -0.1, 0.1, DType::F32, Device::Cpu, &mut rng)
+                .and_then(|p| p.to_device(dev))
                 .unwrap()
                 .requires_grad_(true);
-            let g = Tensor::rand(s, -1e-3, 1e-3, DType::F32, Device::Cpu, &mut rng).unwrap();
+            let g = Tensor::rand(s, -1e-3, 1e-3, DType::F32, Device::Cpu, &mut rng)
+                .and_then(|g| g.to_device(dev))
+                .unwrap();
             p.set_grad(Some(g));
             p
         })
@@ -37,20 +40,32 @@ fn params_with_grads() -> Vec<Tensor> {
 }
 
 fn optim(c: &mut Criterion) {
-    let params = params_with_grads();
-    let n: usize = params.iter().map(|p| p.numel()).sum();
-    assert_eq!(n, 421_834);
-    let mut group = c.benchmark_group("adam_step");
-    group.throughput(Throughput::Bytes(28 * n as u64));
-    let mut adam = Adam::new(params.clone(), 1e-3);
-    group.bench_function("cpu", |b| b.iter(|| adam.step().unwrap()));
-    group.finish();
+    for (id, dev) in benches::devices("adam_step") {
+        let params = params_with_grads(dev);
+        let n: usize = params.iter().map(|p| p.numel()).sum();
+        assert_eq!(n, 421_834);
+        let mut group = c.benchmark_group("adam_step");
+        group.throughput(Throughput::Bytes(28 * n as u64));
+        let mut adam = Adam::new(params.clone(), 1e-3);
+        group.bench_function(id, |b| {
+            b.iter(|| {
+                adam.step().unwrap();
+                benches::sync(dev);
+            })
+        });
+        group.finish();
 
-    let mut group = c.benchmark_group("sgd_momentum_step");
-    group.throughput(Throughput::Bytes(20 * n as u64));
-    let mut sgd = Sgd::new(params, 1e-2).momentum(0.9);
-    group.bench_function("cpu", |b| b.iter(|| sgd.step().unwrap()));
-    group.finish();
+        let mut group = c.benchmark_group("sgd_momentum_step");
+        group.throughput(Throughput::Bytes(20 * n as u64));
+        let mut sgd = Sgd::new(params, 1e-2).momentum(0.9);
+        group.bench_function(id, |b| {
+            b.iter(|| {
+                sgd.step().unwrap();
+                benches::sync(dev);
+            })
+        });
+        group.finish();
+    }
 }
 
 criterion_group!(benches, optim);
