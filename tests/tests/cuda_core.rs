@@ -114,3 +114,50 @@ fn agreement_harness_catches_a_wrong_kernel() {
         }
     });
 }
+
+/// A model trained a step on the simulator saves the same safetensors a CPU model loads, and
+/// back: outputs agree on both devices after each move.
+#[test]
+fn checkpoints_move_between_cuda_and_cpu() {
+    use engine::io::{load_checkpoint, save_checkpoint};
+    use engine::nn::{BatchNorm2d, Conv2d, Flatten, Linear, Module, Sequential};
+    use engine::optim::{Adam, Optimizer};
+    let build = |seed| {
+        let mut rng = Rng::new(seed);
+        Sequential::new()
+            .push(Conv2d::new(1, 3, 3, &mut rng))
+            .push(BatchNorm2d::new(3))
+            .push(Flatten)
+            .push(Linear::new(3 * 4 * 4, 5, &mut rng))
+    };
+    let mut rng = Rng::new(5);
+    let x = Tensor::rand([2, 1, 6, 6], -1.0, 1.0, DType::F32, Device::Cpu, &mut rng).unwrap();
+    let mut gpu = build(1);
+    gpu.to_device(Device::CudaSim).unwrap();
+    let xd = x.to_device(Device::CudaSim).unwrap();
+    let mut opt = Adam::new(gpu.parameters(), 0.1);
+    gpu.forward(&xd).unwrap().sum_all().unwrap().backward().unwrap();
+    opt.step().unwrap();
+    gpu.set_training(false);
+    let want = gpu.forward(&xd).unwrap().to_vec_f64().unwrap();
+
+    let dir = std::env::temp_dir().join(format!("cuda_ckpt_{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("model.safetensors");
+    save_checkpoint(&path, &gpu.state_dict(), &Default::default()).unwrap();
+    let (loaded, _) = load_checkpoint(&path).unwrap();
+
+    let mut cpu = build(2); // other weights until loaded
+    cpu.load_state_dict(&loaded).unwrap();
+    cpu.set_training(false);
+    let got = cpu.forward(&x).unwrap().to_vec_f64().unwrap();
+    assert!(tests::agree::rel_error(&got, &want) < 1e-5, "cuda -> cpu");
+
+    let mut back = build(3);
+    back.to_device(Device::CudaSim).unwrap();
+    back.load_state_dict(&cpu.state_dict()).unwrap();
+    back.set_training(false);
+    let again = back.forward(&xd).unwrap().to_vec_f64().unwrap();
+    assert!(tests::agree::rel_error(&again, &want) < 1e-5, "cpu -> cuda");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
