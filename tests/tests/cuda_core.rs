@@ -136,7 +136,12 @@ fn checkpoints_move_between_cuda_and_cpu() {
     gpu.to_device(Device::CudaSim).unwrap();
     let xd = x.to_device(Device::CudaSim).unwrap();
     let mut opt = Adam::new(gpu.parameters(), 0.1);
-    gpu.forward(&xd).unwrap().sum_all().unwrap().backward().unwrap();
+    gpu.forward(&xd)
+        .unwrap()
+        .sum_all()
+        .unwrap()
+        .backward()
+        .unwrap();
     opt.step().unwrap();
     gpu.set_training(false);
     let want = gpu.forward(&xd).unwrap().to_vec_f64().unwrap();

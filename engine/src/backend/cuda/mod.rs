@@ -32,6 +32,9 @@ use crate::dtype::DType;
 use crate::error::{Error, Result};
 use kernels::ptx::Module;
 
+/// Distinct constant tables kept per device before the cache starts over.
+const MAX_CONSTANTS: usize = 256;
+
 /// One CUDA device (real or simulated): its runtime, memory pool and loaded kernels.
 pub struct CudaDevice {
     device: Device,
@@ -114,6 +117,12 @@ impl CudaDevice {
         let mut all = self.constants.lock().expect("constant cache");
         if let Some(b) = all.get(table) {
             return Ok(b.clone());
+        }
+        if all.len() >= MAX_CONSTANTS {
+            // Tables that keep changing (addresses that do not repeat): start over rather
+            // than grow. Work already queued keeps its blocks' contents: a block reused
+            // later is written by a copy ordered after that work.
+            all.clear();
         }
         let block = Arc::new(self.pool.alloc(table.len() * 4)?);
         let bytes: Vec<u8> = table.iter().flat_map(|v| v.to_le_bytes()).collect();
