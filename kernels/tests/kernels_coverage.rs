@@ -30,15 +30,7 @@ fn every_ptx_file_loads() {
     );
     for path in &files {
         let text = std::fs::read_to_string(path).unwrap();
-        let entries: Vec<&str> = text
-            .lines()
-            .filter_map(|l| l.split(".entry ").nth(1))
-            .map(|r| {
-                r.split(|c: char| c == '(' || c.is_whitespace())
-                    .next()
-                    .unwrap()
-            })
-            .collect();
+        let entries = kernels_util::entry_names(&text);
         match ctx.load_module(&text) {
             Err(e) => failures.push(format!("{}: [{}] {e}", path.display(), e.kind())),
             Ok(m) => {

@@ -5,6 +5,8 @@
 //! - every `.cu` has its `.ptx` and vice versa;
 //! - every entry name exposed by `kernels::ptx` is an `.entry` of its module's PTX.
 
+mod kernels_util;
+
 use sha2::{Digest, Sha256};
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -111,15 +113,7 @@ fn every_exposed_entry_is_in_its_ptx() {
             "{m:?}: embedded PTX differs from ptx/{}.ptx",
             m.stem()
         );
-        let entries: Vec<&str> = text
-            .lines()
-            .filter_map(|l| l.split(".entry ").nth(1))
-            .map(|rest| {
-                rest.split(|c: char| c == '(' || c.is_whitespace())
-                    .next()
-                    .unwrap()
-            })
-            .collect();
+        let entries = kernels_util::entry_names(&text);
         for name in m.entries() {
             assert!(
                 entries.contains(name),

@@ -18,6 +18,14 @@ pub fn context() -> Context {
 pub const FEATURES_PTX: &str = include_str!("../ptx/features.ptx");
 pub const PLANTED_BUGS_PTX: &str = include_str!("../ptx/planted_bugs.ptx");
 
+/// The names of the `.entry` kernels declared in a PTX text, in order.
+pub fn entry_names(ptx: &str) -> Vec<&str> {
+    ptx.lines()
+        .filter_map(|l| l.split(".entry ").nth(1))
+        .filter_map(|rest| rest.split(|c: char| c == '(' || c.is_whitespace()).next())
+        .collect()
+}
+
 /// Loads `ptx` and returns the named entry, panicking with the simulator's message.
 pub fn function(ctx: &Context, ptx: &str, name: &str) -> Function {
     let m = ctx
