@@ -113,7 +113,7 @@ fn every_exposed_entry_is_in_its_ptx() {
             "{m:?}: embedded PTX differs from ptx/{}.ptx",
             m.stem()
         );
-        let entries = kernels_util::entry_names(&text);
+        let entries = kernels_util::entry_names(text);
         for name in m.entries() {
             assert!(
                 entries.contains(name),
