@@ -17,6 +17,15 @@ enum Expect {
     ShapeOrError(Vec<usize>),
 }
 
+thread_local! {
+    /// The device the cases run on (each test thread sets its own).
+    static DEVICE: std::cell::Cell<Device> = const { std::cell::Cell::new(Device::Cpu) };
+}
+
+fn device() -> Device {
+    DEVICE.with(|d| d.get())
+}
+
 /// A random dim, often 0 or 1.
 fn dim(rng: &mut Rng) -> usize {
     [0, 1, 1, 2, 3, 4][rng.below(6) as usize]
@@ -36,6 +45,7 @@ fn input(shape: &[usize], rng: &mut Rng) -> (Tensor, Tensor) {
         stored.swap(r - 2, r - 1);
     }
     let leaf = Tensor::rand(stored, 0.5, 2.0, DType::F64, Device::Cpu, rng)
+        .and_then(|t| t.to_device(device()))
         .unwrap()
         .requires_grad_(true);
     let seen = if transposed {
@@ -306,8 +316,8 @@ fn cases(seed: u64) -> Vec<String> {
     // BatchNorm (PyTorch errors with one value per channel in training) and the losses
     // (the engine errors on an empty batch, where PyTorch's mean gives NaN).
     let (leaf, x) = input(&[bn, c, ph, pw], &mut rng);
-    let rm = Tensor::zeros([c], DType::F64, Device::Cpu).unwrap();
-    let rv = Tensor::ones([c], DType::F64, Device::Cpu).unwrap();
+    let rm = Tensor::zeros([c], DType::F64, device()).unwrap();
+    let rv = Tensor::ones([c], DType::F64, device()).unwrap();
     let want = Expect::ShapeOrError(vec![bn, c, ph, pw]);
     let f = || x.batch_norm(&rm, &rv, None, None, true, 0.1, 1e-5);
     push(run("batch_norm", &[leaf], want, f));
@@ -327,6 +337,20 @@ fn every_op_on_random_shapes_is_shaped_like_pytorch_or_a_clean_error() {
     assert!(
         fails.is_empty(),
         "{} failures:\n{}",
+        fails.len(),
+        fails[..fails.len().min(30)].join("\n")
+    );
+}
+
+/// The same cases on the CUDA backend (the simulator, every check on): fewer seeds, since
+/// each case launches kernels on the simulated device.
+#[test]
+fn every_op_on_random_shapes_on_cuda_is_shaped_like_pytorch_or_a_clean_error() {
+    DEVICE.with(|d| d.set(Device::CudaSim));
+    let fails: Vec<String> = (0..150).flat_map(cases).collect();
+    assert!(
+        fails.is_empty(),
+        "{} failures on cuda-sim:\n{}",
         fails.len(),
         fails[..fails.len().min(30)].join("\n")
     );
