@@ -1,6 +1,10 @@
-// Optimizer steps: one fused launch over a flat contiguous parameter buffer (the engine keeps
-// parameters, gradients and state as views into flat buffers), the formulas and operation
-// order of the CPU's engine/src/optim/{adam,sgd}.rs (PyTorch's Adam, AdamW, SGD).
+// Optimizer steps with the formulas and operation order of the CPU's
+// engine/src/optim/{adam,sgd}.rs (PyTorch's Adam, AdamW, SGD): over one contiguous buffer
+// (`adam_step`, `sgd_step`), or over up to MULTI_MAX tensors of a model in one launch
+// (`adam_step_multi`, `sgd_step_multi`). The multi-tensor table travels by value in the
+// launch's parameters (no device table to upload, whatever the addresses): tensor k covers
+// elements off[k] .. off[k+1] of the concatenation, ptr[4k .. 4k+4] its (param, grad,
+// state0, state1) addresses.
 // Launch: 1-D, 256 threads per block, any grid (grid-stride); elementwise, no races.
 #include "common.cuh"
 #include "math.cuh"
@@ -61,6 +65,75 @@ __device__ __forceinline__ void sgd_step(T* __restrict__ param, const T* __restr
     }
 }
 
+#define MULTI_MAX 32
+
+struct MultiTable {
+    unsigned long long ptr[4 * MULTI_MAX];
+    unsigned off[MULTI_MAX + 1];
+};
+
+// The tensor of the table that holds element e: the last k with off[k] <= e.
+__device__ __forceinline__ unsigned tensor_of(const MultiTable* t, unsigned count, unsigned e) {
+    unsigned lo = 0, hi = count;  // t->off[lo] <= e < t->off[hi]
+    while (hi - lo > 1) {
+        unsigned mid = (lo + hi) / 2;
+        if (t->off[mid] <= e) lo = mid; else hi = mid;
+    }
+    return lo;
+}
+
+// adam_step over every tensor of the table (the same coefficients for all).
+template <typename T>
+__device__ __forceinline__ void adam_step_multi(MultiTable table, unsigned count, T lr,
+                                                T beta1, T beta2, T eps, T weight_decay,
+                                                T bias_correction1, T bias_correction2,
+                                                unsigned decoupled) {
+    T l2 = decoupled ? T(0) : weight_decay;
+    T shrink = decoupled ? T(1) - lr * weight_decay : T(1);
+    T step_size = lr / bias_correction1, bc2_sqrt = dsqrt(bias_correction2);
+    T one_b1 = T(1) - beta1, one_b2 = T(1) - beta2;
+    const MultiTable& t = table;
+    GRID_STRIDE_LOOP(e, t.off[count]) {
+        unsigned k = tensor_of(&t, count, e), i = e - t.off[k];
+        T* param = (T*)t.ptr[4 * k];
+        const T* grad = (const T*)t.ptr[4 * k + 1];
+        T* m = (T*)t.ptr[4 * k + 2];
+        T* v = (T*)t.ptr[4 * k + 3];
+        T p = param[i];
+        T g = grad[i] + l2 * p;
+        p *= shrink;
+        T mi = beta1 * m[i] + one_b1 * g;
+        T vi = beta2 * v[i] + one_b2 * g * g;
+        m[i] = mi;
+        v[i] = vi;
+        param[i] = p - step_size * mi / (dsqrt(vi) / bc2_sqrt + eps);
+    }
+}
+
+// sgd_step over every tensor of the table (state0: the momentum buffer, unused at momentum 0).
+template <typename T>
+__device__ __forceinline__ void sgd_step_multi(MultiTable table, unsigned count, T lr,
+                                               T momentum, T dampening, T weight_decay,
+                                               unsigned nesterov, unsigned first_step) {
+    T keep = T(1) - dampening;
+    const MultiTable& t = table;
+    GRID_STRIDE_LOOP(e, t.off[count]) {
+        unsigned k = tensor_of(&t, count, e), i = e - t.off[k];
+        T* param = (T*)t.ptr[4 * k];
+        const T* grad = (const T*)t.ptr[4 * k + 1];
+        T p = param[i];
+        T d = grad[i] + weight_decay * p;
+        if (momentum == T(0)) {
+            param[i] = p - lr * d;
+            continue;
+        }
+        T* buf = (T*)t.ptr[4 * k + 2];
+        T b = first_step ? d : momentum * buf[i] + keep * d;
+        buf[i] = b;
+        param[i] = p - lr * (nesterov ? d + momentum * b : b);
+    }
+}
+
 #define OPTIM_ENTRIES(T, S)                                                                    \
     extern "C" __global__ void __launch_bounds__(OPTIM_THREADS)                                \
         adam_step_##S(T* param, const T* grad, T* m, T* v, unsigned n, T lr, T beta1, T beta2,  \
@@ -74,6 +147,19 @@ __device__ __forceinline__ void sgd_step(T* __restrict__ param, const T* __restr
                      T dampening, T weight_decay, unsigned nesterov, unsigned first_step) {    \
         sgd_step<T>(param, grad, momentum_buf, n, lr, momentum, dampening, weight_decay,       \
                     nesterov, first_step);                                                     \
+    }                                                                                          \
+    extern "C" __global__ void __launch_bounds__(OPTIM_THREADS)                                \
+        adam_step_multi_##S(MultiTable table, unsigned count, T lr, T beta1, T beta2, T eps,   \
+                            T weight_decay, T bias_correction1, T bias_correction2,            \
+                            unsigned decoupled) {                                              \
+        adam_step_multi<T>(table, count, lr, beta1, beta2, eps, weight_decay,                  \
+                           bias_correction1, bias_correction2, decoupled);                     \
+    }                                                                                          \
+    extern "C" __global__ void __launch_bounds__(OPTIM_THREADS)                                \
+        sgd_step_multi_##S(MultiTable table, unsigned count, T lr, T momentum, T dampening,    \
+                           T weight_decay, unsigned nesterov, unsigned first_step) {           \
+        sgd_step_multi<T>(table, count, lr, momentum, dampening, weight_decay, nesterov,       \
+                          first_step);                                                         \
     }
 OPTIM_ENTRIES(float, f32)
 OPTIM_ENTRIES(double, f64)

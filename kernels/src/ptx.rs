@@ -449,8 +449,56 @@ pub mod optim {
     /// f64 twin of [`SGD_STEP_F32`].
     pub const SGD_STEP_F64: &str = "sgd_step_f64";
 
+    /// Tensors one multi-tensor launch updates at most (`MULTI_MAX` of `optim.cu`).
+    pub const MULTI_MAX: usize = 32;
+    /// `adam_step_multi_T(table: MultiTable, count: u32, lr, beta1, beta2, eps,
+    /// weight_decay, bias_correction1, bias_correction2: T, decoupled: u32)`: [`ADAM_STEP_F32`]
+    /// over `count <= MULTI_MAX` tensors in one launch. `MultiTable` (by value, 1160 bytes)
+    /// is `ptr: [u64; 4 * MULTI_MAX]` (tensor k's param, grad, m, v at `4k..4k+4`) then
+    /// `off: [u32; MULTI_MAX + 1]` (tensor k is elements `off[k]..off[k+1]`), padded to 8.
+    pub const ADAM_STEP_MULTI_F32: &str = "adam_step_multi_f32";
+    /// f64 twin of [`ADAM_STEP_MULTI_F32`].
+    pub const ADAM_STEP_MULTI_F64: &str = "adam_step_multi_f64";
+    /// `sgd_step_multi_T(table: MultiTable, count: u32, lr, momentum, dampening,
+    /// weight_decay: T, nesterov, first_step: u32)`: [`SGD_STEP_F32`] over many tensors,
+    /// `ptr[4k + 2]` the momentum buffer (unused at momentum 0).
+    pub const SGD_STEP_MULTI_F32: &str = "sgd_step_multi_f32";
+    /// f64 twin of [`SGD_STEP_MULTI_F32`].
+    pub const SGD_STEP_MULTI_F64: &str = "sgd_step_multi_f64";
+
+    /// The bytes of a `MultiTable` holding `tensors`: each `([param, grad, s0, s1], len)`.
+    pub fn multi_table(tensors: &[([u64; 4], u32)]) -> Vec<u8> {
+        assert!(
+            tensors.len() <= MULTI_MAX,
+            "at most MULTI_MAX tensors per table"
+        );
+        let mut ptr = [0u64; 4 * MULTI_MAX];
+        let mut off = [0u32; MULTI_MAX + 1];
+        for (k, (addrs, len)) in tensors.iter().enumerate() {
+            ptr[4 * k..4 * k + 4].copy_from_slice(addrs);
+            off[k + 1] = off[k] + len;
+        }
+        let end = off[tensors.len()];
+        for o in off.iter_mut().skip(tensors.len() + 1) {
+            *o = end;
+        }
+        let mut out: Vec<u8> = ptr.iter().flat_map(|p| p.to_le_bytes()).collect();
+        out.extend(off.iter().flat_map(|o| o.to_le_bytes()));
+        out.resize(out.len().next_multiple_of(8), 0);
+        out
+    }
+
     /// Every entry of the module.
-    pub const ENTRIES: &[&str] = &[ADAM_STEP_F32, SGD_STEP_F32, ADAM_STEP_F64, SGD_STEP_F64];
+    pub const ENTRIES: &[&str] = &[
+        ADAM_STEP_F32,
+        SGD_STEP_F32,
+        ADAM_STEP_MULTI_F32,
+        SGD_STEP_MULTI_F32,
+        ADAM_STEP_F64,
+        SGD_STEP_F64,
+        ADAM_STEP_MULTI_F64,
+        SGD_STEP_MULTI_F64,
+    ];
 }
 
 /// Entry points of `data.ptx`. Every entry: 1-D block of [`data::THREADS`] threads (a

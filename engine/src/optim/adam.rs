@@ -8,8 +8,8 @@
 //! ```
 
 use super::{
-    params_and_lr_methods, parse_state_name, state_copy, unexpected_state_entry, update_in_place,
-    zeros_like, CudaUpdate, FusedUpdate, Optimizer,
+    apply_updates, params_and_lr_methods, parse_state_name, state_copy, unexpected_state_entry,
+    zeros_like, CudaUpdate, FusedUpdate, Optimizer, Update,
 };
 use crate::dtype::{DType, Float};
 use crate::error::{Error, Result};
@@ -143,6 +143,7 @@ impl Optimizer for Adam {
                 format!("betas must be in [0, 1), got ({b1}, {b2})"),
             ));
         }
+        let mut kernels = Vec::new();
         for i in 0..self.params.len() {
             let param = &self.params[i];
             let Some(grad) = param.grad() else { continue };
@@ -169,10 +170,21 @@ impl Optimizer for Adam {
                 bc2_sqrt: (1.0 - b2.powi(t)).sqrt(),
                 eps: self.eps,
             };
-            let (m, v) = self.moments[i].as_ref().expect("moments just created");
-            update_in_place(self.name(), param, &grad, &[m, v], &k)?;
+            kernels.push((i, grad, k));
         }
-        Ok(())
+        let updates: Vec<Update<AdamKernel>> = kernels
+            .into_iter()
+            .filter_map(|(i, grad, kernel)| {
+                let (m, v) = self.moments[i].as_ref()?;
+                Some(Update {
+                    param: &self.params[i],
+                    grad,
+                    states: vec![m, v],
+                    kernel,
+                })
+            })
+            .collect();
+        apply_updates(self.name(), &updates)
     }
 
     params_and_lr_methods!();

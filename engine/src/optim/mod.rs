@@ -16,8 +16,10 @@ use rayon::prelude::*;
 
 use kernels::ptx::Module;
 
-use crate::backend::cuda::{scalar_arg, u32_arg, Arg, LaunchShape};
+use crate::backend::cuda::{scalar_arg, u32_arg, Arg, CudaDevice, LaunchShape};
+use crate::device::Device;
 use crate::device::{CpuStorage, Storage};
+use crate::dtype::DType;
 use crate::dtype::Float;
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
@@ -75,6 +77,7 @@ pub(crate) trait FusedUpdate: Sync {
 
 /// A fused update kernel taking `(param, grad, state.., n, scalars.., flags..)`: scalars in
 /// the element type, flags as u32.
+#[derive(Clone, Debug, PartialEq)]
 pub(crate) struct CudaUpdate {
     pub base: &'static str,
     /// How many state buffers follow the gradient.
@@ -83,14 +86,10 @@ pub(crate) struct CudaUpdate {
     pub flags: Vec<u32>,
 }
 
-/// Runs `k` over `param` with `grad` and up to two state tensors, in place.
-pub(crate) fn update_in_place<K: FusedUpdate>(
-    op: &'static str,
-    param: &Tensor,
-    grad: &Tensor,
-    state: &[&Tensor],
-    k: &K,
-) -> Result<()> {
+/// `grad` checked against `param` (contiguous, same shape, dtype and device), as a private
+/// dense copy when it is strided or aliases the parameter (reading it while holding the
+/// parameter's write lock would deadlock).
+fn dense_grad(op: &'static str, param: &Tensor, grad: &Tensor) -> Result<Tensor> {
     if !param.is_contiguous() {
         return Err(Error::argument(op, "parameters must be contiguous"));
     }
@@ -104,14 +103,112 @@ pub(crate) fn update_in_place<K: FusedUpdate>(
             ),
         ));
     }
-    // A private dense copy when the gradient is strided or aliases the parameter
-    // (reading it while holding the parameter's write lock would deadlock).
-    let grad = if !grad.is_contiguous() || grad.same_storage(param) {
+    if grad.dtype() != param.dtype() || grad.device() != param.device() {
+        return Err(Error::dtype(
+            op,
+            format!(
+                "gradient is {} on {}, parameter {} on {}",
+                grad.dtype(),
+                grad.device(),
+                param.dtype(),
+                param.device()
+            ),
+        ));
+    }
+    if !grad.is_contiguous() || grad.same_storage(param) {
         let _untracked = crate::autograd::no_grad();
-        grad.mul_scalar(1.0)? // a fresh dense copy on the gradient's device
-    } else {
-        grad.clone()
-    };
+        return grad.mul_scalar(1.0); // a fresh dense copy on the gradient's device
+    }
+    Ok(grad.clone())
+}
+
+/// One parameter's update: the parameter, its gradient, its state tensors and the rule.
+pub(crate) struct Update<'a, K> {
+    pub param: &'a Tensor,
+    pub grad: Tensor,
+    pub states: Vec<&'a Tensor>,
+    pub kernel: K,
+}
+
+/// Applies every update: on the CPU one fused loop per parameter; on a CUDA device one
+/// launch for all the parameters that share the device, dtype and coefficients (in chunks
+/// of `MULTI_MAX` tensors).
+pub(crate) fn apply_updates<K: FusedUpdate>(op: &'static str, updates: &[Update<K>]) -> Result<()> {
+    let mut groups: Vec<(Device, DType, CudaUpdate, Vec<&Update<K>>)> = Vec::new();
+    for u in updates {
+        let device = u.param.device();
+        if !device.is_cuda() {
+            update_in_place(op, u.param, &u.grad, &u.states, &u.kernel)?;
+            continue;
+        }
+        let (dtype, kernel) = (u.param.dtype(), u.kernel.cuda_kernel());
+        match groups
+            .iter_mut()
+            .find(|g| g.0 == device && g.1 == dtype && g.2 == kernel)
+        {
+            Some(g) => g.3.push(u),
+            None => groups.push((device, dtype, kernel, vec![u])),
+        }
+    }
+    for (device, dtype, kernel, items) in groups {
+        for chunk in items.chunks(kernels::ptx::optim::MULTI_MAX) {
+            launch_multi(op, (device, dtype), &kernel, chunk)?;
+        }
+    }
+    Ok(())
+}
+
+/// One `<kernel>_multi` launch over `items`; their addresses travel in the launch's
+/// parameters, so nothing is copied to the device whatever the addresses are.
+fn launch_multi<K>(
+    op: &'static str,
+    (device, dtype): (Device, DType),
+    kernel: &CudaUpdate,
+    items: &[&Update<K>],
+) -> Result<()> {
+    let mut tensors = Vec::with_capacity(items.len());
+    let mut dense = Vec::with_capacity(items.len()); // keeps gradient copies alive
+    let mut total = 0usize;
+    for u in items {
+        let g = dense_grad(op, u.param, &u.grad)?;
+        let mut addrs = [u.param.cuda_ptr(op)?, g.cuda_ptr(op)?, 0, 0];
+        for (slot, s) in addrs[2..].iter_mut().zip(&u.states) {
+            if s.dtype() != dtype || s.device() != device {
+                return Err(Error::device(
+                    op,
+                    "optimizer state is not on the parameter's device",
+                ));
+            }
+            *slot = s.cuda_ptr(op)?;
+        }
+        total += u.param.numel();
+        if total > u32::MAX as usize {
+            return Err(Error::shape(op, "more than 2^32 parameters in one launch"));
+        }
+        tensors.push((addrs, u.param.numel() as u32));
+        dense.push(g);
+    }
+    let mut args = vec![
+        Arg::Bytes(kernels::ptx::optim::multi_table(&tensors)),
+        u32_arg(op, items.len())?,
+    ];
+    args.extend(kernel.scalars.iter().map(|&v| scalar_arg(dtype, v)));
+    args.extend(kernel.flags.iter().map(|&f| Arg::U32(f)));
+    let dev = CudaDevice::get(device)?;
+    let base = format!("{}_multi", kernel.base);
+    let shape = LaunchShape::linear(total, kernels::ptx::optim::THREADS);
+    dev.launch_typed(Module::Optim, &base, dtype, shape, &args)
+}
+
+/// Runs `k` over `param` with `grad` and up to two state tensors, in place.
+pub(crate) fn update_in_place<K: FusedUpdate>(
+    op: &'static str,
+    param: &Tensor,
+    grad: &Tensor,
+    state: &[&Tensor],
+    k: &K,
+) -> Result<()> {
+    let grad = dense_grad(op, param, grad)?;
     let (pr, gr) = (param.dense_range(), grad.dense_range());
     let srs: Vec<_> = state.iter().map(|s| s.dense_range()).collect();
     let mut pw = param.write_storage();

@@ -10,8 +10,8 @@
 //! ```
 
 use super::{
-    params_and_lr_methods, parse_state_name, state_copy, unexpected_state_entry, update_in_place,
-    zeros_like, CudaUpdate, FusedUpdate, Optimizer,
+    apply_updates, params_and_lr_methods, parse_state_name, state_copy, unexpected_state_entry,
+    zeros_like, CudaUpdate, FusedUpdate, Optimizer, Update,
 };
 use crate::dtype::Float;
 use crate::error::{Error, Result};
@@ -110,28 +110,41 @@ impl Optimizer for Sgd {
                 "nesterov momentum requires a momentum > 0 and zero dampening",
             ));
         }
+        let mut fresh = Vec::new();
         for (param, buf) in self.params.iter().zip(self.buffers.iter_mut()) {
-            let Some(grad) = param.grad() else { continue };
-            let mut k = SgdKernel {
-                lr: self.lr,
-                momentum: self.momentum,
-                dampening: self.dampening,
-                weight_decay: self.weight_decay,
-                nesterov: self.nesterov,
-                first: false,
-            };
-            if self.momentum == 0.0 {
-                update_in_place("sgd", param, &grad, &[], &k)?;
-                continue;
-            }
-            if buf.is_none() {
+            if self.momentum != 0.0 && buf.is_none() && param.grad().is_some() {
                 *buf = Some(zeros_like(param)?);
-                k.first = true;
+                fresh.push(param.id());
             }
-            let b = buf.as_ref().expect("momentum buffer just created");
-            update_in_place("sgd", param, &grad, &[b], &k)?;
         }
-        Ok(())
+        let updates: Vec<Update<SgdKernel>> = self
+            .params
+            .iter()
+            .zip(&self.buffers)
+            .filter_map(|(param, buf)| {
+                let grad = param.grad()?;
+                let kernel = SgdKernel {
+                    lr: self.lr,
+                    momentum: self.momentum,
+                    dampening: self.dampening,
+                    weight_decay: self.weight_decay,
+                    nesterov: self.nesterov,
+                    // A new momentum buffer takes `d` as is (PyTorch's `clone(d_p)`).
+                    first: fresh.contains(&param.id()),
+                };
+                let states = match buf {
+                    Some(b) if self.momentum != 0.0 => vec![b],
+                    _ => vec![],
+                };
+                Some(Update {
+                    param,
+                    grad,
+                    states,
+                    kernel,
+                })
+            })
+            .collect();
+        apply_updates("sgd", &updates)
     }
 
     params_and_lr_methods!();

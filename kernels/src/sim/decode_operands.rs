@@ -108,7 +108,11 @@ impl<'a> Dec<'a> {
                         }
                         Sym::Local(off) => Ok(self.konst(off as u64)),
                         Sym::Global(a) | Sym::Const(a) => Ok(self.konst(a)),
-                        Sym::TParam(..) | Sym::KParam(..) => self.err(
+                        // A kernel parameter's address in the .param space (its offset in the
+                        // parameter block): NVRTC takes it to index a by-value struct, then
+                        // reads through `ld.param [reg+off]`, which is bounds-checked.
+                        Sym::KParam(o, _) => Ok(self.konst(o as u64)),
+                        Sym::TParam(..) => self.err(
                             line,
                             format!("taking the address of parameter `{n}` is not supported"),
                         ),
