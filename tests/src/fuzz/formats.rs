@@ -214,6 +214,13 @@ pub fn image(bytes: &[u8], rng: &mut Rng) -> Option<Vec<u8>> {
             let ihdr = chunks.iter_mut().find(|(k, _)| k == b"IHDR")?;
             match rng.below(3) {
                 0 => write_int(&mut ihdr.1, 4 * rng.below(2), interesting(rng), 4, true),
+                1 => {
+                    // Both sides at the decoder's limits: a header far larger than its data.
+                    for at in [0, 4] {
+                        let side = *rng.pick(&[1, 28, 4096, 8192, 8193, 65535]);
+                        write_int(&mut ihdr.1, at, side, 4, true);
+                    }
+                }
                 _ => {
                     let at = 8 + rng.below(5);
                     write_int(
