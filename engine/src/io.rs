@@ -94,15 +94,21 @@ pub fn save_checkpoint(
 pub fn load_checkpoint(path: impl AsRef<Path>) -> Result<(NamedTensors, HashMap<String, String>)> {
     let path = path.as_ref();
     let buffer = std::fs::read(path).map_err(|e| io_err(path, e))?;
+    parse_checkpoint(&path.display().to_string(), &buffer)
+}
+
+/// Parses the bytes of a safetensors file; `file` names it in errors. No allocation is
+/// sized from the header before the safetensors crate has checked it against the data.
+pub fn parse_checkpoint(
+    file: &str,
+    buffer: &[u8],
+) -> Result<(NamedTensors, HashMap<String, String>)> {
     let corrupt = |e: safetensors::SafeTensorError| {
-        Error::Checkpoint(format!(
-            "{}: not a valid safetensors file ({e:?})",
-            path.display()
-        ))
+        Error::Checkpoint(format!("{file}: not a valid safetensors file ({e:?})"))
     };
-    let (_, meta) = SafeTensors::read_metadata(&buffer).map_err(corrupt)?;
-    let file = SafeTensors::deserialize(&buffer).map_err(corrupt)?;
-    let mut entries: Vec<_> = file.tensors();
+    let (_, meta) = SafeTensors::read_metadata(buffer).map_err(corrupt)?;
+    let st = SafeTensors::deserialize(buffer).map_err(corrupt)?;
+    let mut entries: Vec<_> = st.tensors();
     // Deterministic order: by position in the file.
     entries.sort_by_key(|(_, v)| v.data().as_ptr() as usize);
     let mut out = Vec::with_capacity(entries.len());
@@ -124,8 +130,7 @@ pub fn load_checkpoint(path: impl AsRef<Path>) -> Result<(NamedTensors, HashMap<
             )?,
             other => {
                 return Err(Error::Checkpoint(format!(
-                    "{}: tensor {name} has dtype {other:?}; only F32 and F64 are supported",
-                    path.display()
+                    "{file}: tensor {name} has dtype {other:?}; only F32 and F64 are supported"
                 )))
             }
         };

@@ -102,12 +102,18 @@ impl TrainConfig {
     pub fn from_file(path: &Path) -> Result<TrainConfig, String> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("{}: cannot read config: {e}", path.display()))?;
-        let parsed = if path.extension().is_some_and(|e| e == "toml") {
-            toml::from_str(&text).map_err(|e| e.message().to_string())
+        let toml = path.extension().is_some_and(|e| e == "toml");
+        Self::parse(&path.display().to_string(), &text, toml)
+    }
+
+    /// Parses config text as TOML (`toml`) or JSON; `file` names it in errors.
+    pub fn parse(file: &str, text: &str, toml: bool) -> Result<TrainConfig, String> {
+        let parsed = if toml {
+            toml::from_str(text).map_err(|e| e.message().to_string())
         } else {
-            serde_json::from_str(&text).map_err(|e| e.to_string())
+            serde_json::from_str(text).map_err(|e| e.to_string())
         };
-        parsed.map_err(|e| format!("{}: invalid config: {e}", path.display()))
+        parsed.map_err(|e| format!("{file}: invalid config: {e}"))
     }
 
     /// Rejects values no run can use, naming the setting.

@@ -15,6 +15,8 @@ use crate::idx::{IMAGE_PIXELS, IMAGE_SIDE};
 
 /// Refuse images with more pixels than this (a 8k x 8k picture).
 pub const MAX_PIXELS: u64 = 8192 * 8192;
+/// The most deflate can expand its input (258-byte matches coded in 2 bits).
+const MAX_DEFLATE_RATIO: u64 = 1032;
 
 /// Whether to invert (make the digit white on black).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -161,6 +163,17 @@ fn decode_png(bytes: &[u8]) -> Result<GrayImage, String> {
     let mut reader = decoder.read_info().map_err(|e| e.to_string())?;
     let (w, h) = (reader.info().width as u64, reader.info().height as u64);
     check_size(w, h)?;
+    // The pixel buffer is sized from the header: first check that the file can hold that
+    // many pixels at all (deflate expands at most 1032:1), so a tiny file claiming 8192x8192
+    // is refused instead of allocating hundreds of megabytes.
+    let raw = reader.info().raw_row_length() as u64 * h;
+    if raw > MAX_DEFLATE_RATIO * bytes.len() as u64 + 1024 {
+        return Err(format!(
+            "truncated or corrupt: {w}x{h} needs {raw} bytes of pixel data, more than a \
+             {}-byte file can hold",
+            bytes.len()
+        ));
+    }
     let mut buf = vec![0; reader.output_buffer_size()];
     let frame = reader.next_frame(&mut buf).map_err(|e| e.to_string())?;
     let data = &buf[..frame.buffer_size()];

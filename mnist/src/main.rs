@@ -56,7 +56,7 @@ fn run_train(args: &TrainArgs) -> Result<(), String> {
         None => args.to_config()?,
     };
     let data = load_mnist(
-        &resolve_data_dir(config.data_dir.as_deref()),
+        &data_dir(config.data_dir.as_deref())?,
         DownloadPolicy::if_missing(args.quiet),
     )
     .map_err(|e| e.to_string())?;
@@ -84,7 +84,30 @@ fn run_train(args: &TrainArgs) -> Result<(), String> {
     Ok(())
 }
 
+/// The data directory to use; one that exists but is not a folder is an error, not a
+/// reason to download into it.
+fn data_dir(explicit: Option<&std::path::Path>) -> Result<std::path::PathBuf, String> {
+    let dir = resolve_data_dir(explicit);
+    if dir.exists() && !dir.is_dir() {
+        return Err(format!(
+            "data directory {} is a file, not a folder",
+            dir.display()
+        ));
+    }
+    Ok(dir)
+}
+
+/// Ctrl-C in a command that writes nothing: one line and exit status 130, at once.
+fn exit_on_ctrl_c(what: &'static str) -> Result<(), String> {
+    ctrlc::set_handler(move || {
+        eprintln!("\nerror: interrupted during {what}");
+        std::process::exit(130);
+    })
+    .map_err(|e| format!("cannot install the Ctrl-C handler: {e}"))
+}
+
 fn run_eval(args: &EvalArgs) -> Result<(), String> {
+    exit_on_ctrl_c("evaluation")?;
     resolve_device(&args.device).map_err(|e| e.to_string())?;
     if args.batch_size == 0 {
         return Err("invalid batch size: must be at least 1".into());
@@ -92,7 +115,7 @@ fn run_eval(args: &EvalArgs) -> Result<(), String> {
     let (kind, mut model) =
         load_model_checkpoint(&args.checkpoint, args.model).map_err(|e| e.to_string())?;
     let data = load_mnist(
-        &resolve_data_dir(args.data_dir.as_deref()),
+        &data_dir(args.data_dir.as_deref())?,
         DownloadPolicy::if_missing(false),
     )
     .map_err(|e| e.to_string())?;
@@ -110,6 +133,7 @@ fn run_eval(args: &EvalArgs) -> Result<(), String> {
 }
 
 fn run_predict(args: &PredictArgs) -> Result<(), String> {
+    exit_on_ctrl_c("prediction")?;
     resolve_device(&args.device).map_err(|e| e.to_string())?;
     let pixels = mnist::image_io::load_digit(&args.image).map_err(|e| e.to_string())?;
     let (_, mut model) =

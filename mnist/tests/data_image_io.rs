@@ -282,3 +282,26 @@ fn correlation(a: &[u8], b: &[u8]) -> f64 {
     }
     sab / (saa * sbb).sqrt()
 }
+
+/// A tiny PNG whose header claims 8192x8192 is refused before its pixel buffer (64 MB)
+/// is allocated (found by the fuzzer, issue 16).
+#[test]
+fn png_header_larger_than_its_data_is_refused() {
+    let mut bytes = Vec::new();
+    {
+        let mut enc = png::Encoder::new(&mut bytes, 28, 28);
+        enc.set_color(png::ColorType::Grayscale);
+        let mut w = enc.write_header().unwrap();
+        w.write_image_data(&[0u8; 784]).unwrap();
+    }
+    // IHDR payload starts at 16: width, height (big-endian), then its CRC at 29.
+    bytes[16..20].copy_from_slice(&8192u32.to_be_bytes());
+    bytes[20..24].copy_from_slice(&8192u32.to_be_bytes());
+    let mut crc = flate2::Crc::new();
+    crc.update(&bytes[12..29]);
+    bytes[29..33].copy_from_slice(&crc.sum().to_be_bytes());
+    let err = mnist::image_io::decode_gray("big.png", &bytes)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("8192x8192 needs"), "{err}");
+}

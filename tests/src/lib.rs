@@ -97,3 +97,4 @@ pub fn assert_close(actual: &[f64], expected: &[f64], tol: f64) {
 }
 
 pub mod agree;
+pub mod fuzz;

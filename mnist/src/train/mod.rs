@@ -14,4 +14,7 @@ pub(crate) use error::io_err;
 pub use error::TrainError;
 pub use run::{train, RunOptions, RunOutcome};
 pub use schedule::LrPlan;
-pub use state::{load_model_checkpoint, resolve_device};
+pub use state::{
+    checkpoint_kind, load_model_checkpoint, load_model_state, resolve_device, restore_state,
+    save_state, Progress, CHECKPOINT_FORMAT,
+};

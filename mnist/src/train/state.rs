@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use engine::io::{load_checkpoint, load_state_dict, save_checkpoint};
+use engine::io::{load_checkpoint, load_state_dict, save_checkpoint, NamedTensors};
 use engine::nn::{Module, Sequential};
 use engine::optim::Optimizer;
 use engine::{Device, Tensor};
@@ -14,6 +14,9 @@ use crate::models::ModelKind;
 
 /// Prefix of optimizer tensors inside `last.safetensors`.
 const OPTIMIZER_PREFIX: &str = "optimizer.";
+/// Version of the checkpoint layout, stored as the `format` metadata entry (absent in the
+/// first checkpoints, which are format 1). A newer one is refused rather than misread.
+pub const CHECKPOINT_FORMAT: u32 = 1;
 /// Prefix of random-stream positions inside the checkpoint metadata.
 const RNG_PREFIX: &str = "rng.";
 
@@ -72,6 +75,7 @@ impl Progress {
     fn to_metadata(&self, model: ModelKind) -> HashMap<String, String> {
         HashMap::from([
             ("model".to_string(), model.name().to_string()),
+            ("format".into(), CHECKPOINT_FORMAT.to_string()),
             ("epochs_done".into(), self.epochs_done.to_string()),
             ("best_epoch".into(), self.best_epoch.to_string()),
             // `{:?}` keeps every bit of an f64, so a resumed run compares exactly.
@@ -150,6 +154,18 @@ pub fn load_state(
     optimizer: Option<&mut dyn Optimizer>,
 ) -> Result<Progress, TrainError> {
     let (tensors, meta) = load_checkpoint(path)?;
+    restore_state(tensors, &meta, path, model, optimizer)
+}
+
+/// [`load_state`] on an already parsed checkpoint (`path` names it in errors).
+pub fn restore_state(
+    tensors: NamedTensors,
+    meta: &HashMap<String, String>,
+    path: &Path,
+    model: &Sequential,
+    optimizer: Option<&mut dyn Optimizer>,
+) -> Result<Progress, TrainError> {
+    check_format(meta, path)?;
     let (opt_state, model_state): (Vec<_>, Vec<_>) = tensors
         .into_iter()
         .partition(|(k, _)| k.starts_with(OPTIMIZER_PREFIX));
@@ -166,7 +182,7 @@ pub fn load_state(
         .filter_map(|(k, v)| Some((k.strip_prefix(RNG_PREFIX)?.to_string(), v.parse().ok()?)))
         .collect();
     model.set_rng_state(&rng_state);
-    Progress::from_metadata(&meta, path)
+    Progress::from_metadata(meta, path)
 }
 
 /// Builds the checkpoint's model (its metadata names it, `kind` overrides) and loads it.
@@ -175,7 +191,39 @@ pub fn load_model_checkpoint(
     kind: Option<ModelKind>,
 ) -> Result<(ModelKind, Sequential), TrainError> {
     let (tensors, meta) = load_checkpoint(path)?;
-    let kind = match (kind, meta.get("model")) {
+    let kind = checkpoint_kind(&meta, kind, path)?;
+    let model = kind.build(0);
+    load_model_state(tensors, &model, kind, path)?;
+    Ok((kind, model))
+}
+
+/// Refuses a checkpoint whose `format` entry is not one this build reads.
+fn check_format(meta: &HashMap<String, String>, path: &Path) -> Result<(), TrainError> {
+    let Some(text) = meta.get("format") else {
+        return Ok(());
+    };
+    match text.parse::<u32>() {
+        Ok(n) if (1..=CHECKPOINT_FORMAT).contains(&n) => Ok(()),
+        Ok(n) if n > CHECKPOINT_FORMAT => Err(TrainError::Config(format!(
+            "{}: checkpoint format {n} is newer than this build reads ({CHECKPOINT_FORMAT}); \
+             update mnist",
+            path.display()
+        ))),
+        _ => Err(TrainError::Config(format!(
+            "{}: corrupt 'format' entry {text:?}",
+            path.display()
+        ))),
+    }
+}
+
+/// The model a checkpoint holds: `kind` when given, else the one its metadata names.
+pub fn checkpoint_kind(
+    meta: &HashMap<String, String>,
+    kind: Option<ModelKind>,
+    path: &Path,
+) -> Result<ModelKind, TrainError> {
+    check_format(meta, path)?;
+    Ok(match (kind, meta.get("model")) {
         (Some(k), _) => k,
         (None, Some(name)) => name
             .parse()
@@ -186,8 +234,16 @@ pub fn load_model_checkpoint(
                 path.display()
             )))
         }
-    };
-    let model = kind.build(0);
+    })
+}
+
+/// Loads a parsed checkpoint's model tensors (optimizer state ignored) into `model`.
+pub fn load_model_state(
+    tensors: NamedTensors,
+    model: &Sequential,
+    kind: ModelKind,
+    path: &Path,
+) -> Result<(), TrainError> {
     let model_state: Vec<_> = tensors
         .into_iter()
         .filter(|(k, _)| !k.starts_with(OPTIMIZER_PREFIX))
@@ -197,8 +253,7 @@ pub fn load_model_checkpoint(
             "{}: {e} (is this a '{kind}' checkpoint?)",
             path.display()
         ))
-    })?;
-    Ok((kind, model))
+    })
 }
 
 #[cfg(test)]
