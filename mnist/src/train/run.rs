@@ -165,8 +165,10 @@ pub fn train(
                 &progress,
             )?;
         }
-        save_last(&model, optimizer.as_ref(), &progress)?;
+        // Metrics before the checkpoint: a kill between the two leaves a row that resume
+        // truncates and redoes, never a finished epoch missing from metrics.json.
         run.write_metrics(&metrics)?;
+        save_last(&model, optimizer.as_ref(), &progress)?;
         if stop {
             if !opts.quiet {
                 println!(
