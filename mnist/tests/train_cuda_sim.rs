@@ -123,3 +123,50 @@ fn small_learns_on_the_cuda_backend() {
         "loss did not fall: first {first:.3}, last {last:.3} ({l:?})"
     );
 }
+
+/// The whole trainer on cuda-sim (resident dataset, on-device batches and metrics, the best
+/// checkpoint reloaded on the device for the test set) against the same run on the CPU.
+#[test]
+fn the_trainer_on_cuda_sim_matches_the_cpu() {
+    use mnist::config::TrainConfig;
+    use mnist::train::{train, RunOptions};
+    let data = common::load();
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let run = |device: &str| {
+        let config = TrainConfig {
+            model: ModelKind::Mlp,
+            device: device.into(),
+            epochs: 1,
+            train_limit: Some(640),
+            val_split: 500,
+            out_dir: common::scratch(&format!("trainer_{device}")),
+            ..TrainConfig::default()
+        };
+        let opts = RunOptions {
+            quiet: true,
+            stop: &stop,
+            resume: None,
+        };
+        train(&config, &data, opts).unwrap()
+    };
+    let (cpu, sim) = (run("cpu"), run("cuda-sim"));
+    let (a, b) = (&sim.metrics[0], &cpu.metrics[0]);
+    let close = |x: f64, y: f64| (x - y).abs() <= 1e-4 * y.abs().max(1e-3);
+    assert!(
+        close(a.train_loss as f64, b.train_loss as f64),
+        "train loss {a:?} vs {b:?}"
+    );
+    assert!(
+        close(a.val_loss.unwrap() as f64, b.val_loss.unwrap() as f64),
+        "{a:?} vs {b:?}"
+    );
+    assert!(
+        (sim.test_accuracy - cpu.test_accuracy).abs() <= 0.002,
+        "test accuracy"
+    );
+    assert!(
+        cpu.test_accuracy > 0.5,
+        "the run learned (chance is 0.1): {}",
+        cpu.test_accuracy
+    );
+}
