@@ -3,9 +3,9 @@
 
 use std::sync::Arc;
 
-use crate::backend::cuda::{CudaDevice, DeviceBlock};
+use crate::backend::cuda::{to_u32s, CudaDevice, DeviceBlock};
 use crate::device::Device;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// `n` class indices, on the CPU or in device memory (u32).
 #[derive(Clone, Debug)]
@@ -39,15 +39,7 @@ impl Labels {
         if device == Device::Cpu {
             return Ok(Labels::host(&values));
         }
-        let dev = CudaDevice::get(device)?;
-        let block = dev.pool().alloc(values.len() * 4)?;
-        let mut bytes = Vec::with_capacity(values.len() * 4);
-        for &v in &values {
-            let v = u32::try_from(v)
-                .map_err(|_| Error::argument("labels", format!("label {v} exceeds u32")))?;
-            bytes.extend_from_slice(&v.to_le_bytes());
-        }
-        dev.gpu().copy_htod(block.ptr(), &bytes)?;
+        let block = CudaDevice::get(device)?.upload_u32(&to_u32s("labels", &values)?)?;
         Ok(Labels::from_device(device, block, values.len()))
     }
 
@@ -78,14 +70,8 @@ impl Labels {
         match &self.place {
             Place::Host(v) => Ok(v.to_vec()),
             Place::Cuda(d, block) => {
-                let mut bytes = vec![0u8; self.len * 4];
-                CudaDevice::get(*d)?
-                    .gpu()
-                    .copy_dtoh(&mut bytes, block.ptr())?;
-                Ok(bytes
-                    .chunks_exact(4)
-                    .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]) as usize)
-                    .collect())
+                let values = CudaDevice::get(*d)?.download_u32(block, self.len)?;
+                Ok(values.into_iter().map(|v| v as usize).collect())
             }
         }
     }

@@ -8,7 +8,7 @@ use kernels::ptx::{data, Module};
 
 use crate::backend::cuda::{u32_arg, Arg, CudaDevice, CudaStorage, DeviceBlock, LaunchShape};
 use crate::device::{Device, Storage};
-use crate::dtype::DType;
+use crate::dtype::{DType, Float};
 use crate::error::{Error, Result};
 use crate::labels::Labels;
 use crate::tensor::Tensor;
@@ -134,10 +134,9 @@ impl RunningMetrics {
                 loss_sum,
                 correct,
             } => {
-                let mut bytes = [0u8; 4];
-                dev.gpu().copy_dtoh(&mut bytes, correct.ptr())?;
-                let sum = Tensor::from_storage(Storage::Cuda(loss_sum.try_clone()?), [1])?;
-                (sum.to_vec_f64()?[0], u32::from_le_bytes(bytes) as usize)
+                let correct = dev.download_u32(correct, 1)?[0] as usize;
+                let sum = crate::cpu_with!(&loss_sum.to_host()?, |v: F| v[0].to_f64());
+                (sum, correct)
             }
         };
         Ok(MetricsSnapshot {

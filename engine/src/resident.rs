@@ -8,7 +8,7 @@ use std::sync::Arc;
 use kernels::ptx::{data, Module};
 
 use crate::backend::cuda::{
-    scalar_arg, u32_arg, Arg, CudaDevice, CudaStorage, DeviceBlock, LaunchShape,
+    scalar_arg, to_u32s, u32_arg, Arg, CudaDevice, CudaStorage, DeviceBlock, LaunchShape,
 };
 use crate::device::{Device, Storage};
 use crate::dtype::DType;
@@ -107,15 +107,7 @@ impl ResidentImages {
         }
         let device_order = match &self.place {
             Place::Host { .. } => None,
-            Place::Cuda { dev, .. } => {
-                let block = dev.pool().alloc(order.len() * 4)?;
-                let bytes: Vec<u8> = order
-                    .iter()
-                    .flat_map(|&i| (i as u32).to_le_bytes())
-                    .collect();
-                dev.gpu().copy_htod(block.ptr(), &bytes)?;
-                Some(block)
-            }
+            Place::Cuda { dev, .. } => Some(dev.upload_u32(&to_u32s("epoch order", &order)?)?),
         };
         Ok(EpochOrder {
             order,

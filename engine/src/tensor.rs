@@ -244,7 +244,7 @@ impl Tensor {
     }
 
     /// `values` (computed in f64) as a `dtype` tensor on `device`.
-    fn from_f64s(
+    pub(crate) fn from_f64s(
         values: Vec<f64>,
         shape: impl Into<Shape>,
         dtype: DType,

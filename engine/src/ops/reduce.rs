@@ -126,6 +126,13 @@ impl Tensor {
             let _untracked = crate::autograd::no_grad();
             self.permute(&order)?.contiguous()?
         };
+        let out_dims: Vec<usize> = if keepdim {
+            (0..self.rank())
+                .map(|d| if dims.contains(&d) { 1 } else { self.dims()[d] })
+                .collect()
+        } else {
+            kept.iter().map(|&d| self.dims()[d]).collect()
+        };
         let range = x.dense_range();
         let storage = match &*x.read_storage() {
             Storage::Cpu(s) => Storage::Cpu(cpu_map!(s, |v: F| {
@@ -137,36 +144,20 @@ impl Tensor {
                 }
             })),
             Storage::Cuda(s) => {
-                let rows: usize = kept.iter().map(|&d| self.dims()[d]).product();
                 let lines = (rows, row_len, 1);
                 match kind {
                     Reduce::Sum => Storage::Cuda(cuda::reduce::sum_axis(s, range.start, lines)?),
                     Reduce::Max => Storage::Cuda(cuda::reduce::max_axis(s, range.start, lines)?.0),
                     Reduce::ArgMax => {
-                        // The indices come back as exact floats of this dtype, like the CPU's.
+                        // Exact floats of this dtype, like the CPU's. Read back and sent
+                        // again: the kernels have no u32 -> float pass.
                         let (_, idx) = cuda::reduce::max_axis(s, range.start, lines)?;
-                        let idx = cuda::reduce::read_indices(s, &idx, rows)?;
-                        let values: Vec<f64> = idx.into_iter().map(f64::from).collect();
-                        let host = crate::device::CpuStorage::F64(values);
-                        let t = Tensor::from_storage(Storage::Cpu(host), [rows])?;
-                        let t = t.to_dtype(self.dtype())?.to_device(self.device())?;
-                        let storage = t.read_storage();
-                        match &*storage {
-                            Storage::Cuda(c) => Storage::Cuda(c.try_clone()?),
-                            Storage::Cpu(_) => {
-                                return Err(Error::device("argmax", "lost its device"))
-                            }
-                        }
+                        let idx = s.cuda_device().download_u32(&idx, rows)?;
+                        let values = idx.into_iter().map(f64::from).collect();
+                        return Tensor::from_f64s(values, out_dims, self.dtype(), self.device());
                     }
                 }
             }
-        };
-        let out_dims: Vec<usize> = if keepdim {
-            (0..self.rank())
-                .map(|d| if dims.contains(&d) { 1 } else { self.dims()[d] })
-                .collect()
-        } else {
-            kept.iter().map(|&d| self.dims()[d]).collect()
         };
         Tensor::from_storage(storage, out_dims)
     }

@@ -2,20 +2,8 @@
 
 use kernels::ptx::{index, Module};
 
-use super::{u32_arg, Arg, CudaStorage, DeviceBlock, LaunchShape};
+use super::{to_u32s, u32_arg, Arg, CudaStorage, LaunchShape};
 use crate::error::Result;
-
-/// `indices` as a u32 buffer on the device of `like`.
-fn upload_indices(like: &CudaStorage, indices: &[usize]) -> Result<DeviceBlock> {
-    let dev = like.cuda_device();
-    let block = dev.pool().alloc(indices.len() * 4)?;
-    let bytes: Vec<u8> = indices
-        .iter()
-        .flat_map(|&i| (i as u32).to_le_bytes())
-        .collect();
-    dev.gpu().copy_htod(block.ptr(), &bytes)?;
-    Ok(block)
-}
 
 /// `[outer, nsrc, inner]` at `src[offset..]` -> `[outer, indices.len(), inner]`, or the
 /// backward (`forward == false`): `g` of the output's shape summed back into `[outer, nsrc, inner]`.
@@ -33,7 +21,7 @@ pub fn index_select(
     if n == 0 {
         return Ok(out);
     }
-    let idx = upload_indices(x, indices)?;
+    let idx = dev.upload_u32(&to_u32s("index_select", indices)?)?;
     let args = [
         Arg::Ptr(x.ptr_at(offset)),
         Arg::Ptr(idx.ptr()),

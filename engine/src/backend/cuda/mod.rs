@@ -124,11 +124,27 @@ impl CudaDevice {
             // later is written by a copy ordered after that work.
             all.clear();
         }
-        let block = Arc::new(self.pool.alloc(table.len() * 4)?);
-        let bytes: Vec<u8> = table.iter().flat_map(|v| v.to_le_bytes()).collect();
-        self.gpu().copy_htod(block.ptr(), &bytes)?;
+        let block = Arc::new(self.upload_u32(table)?);
         all.insert(table.to_vec(), block.clone());
         Ok(block)
+    }
+
+    /// `values` in a fresh device block.
+    pub fn upload_u32(&self, values: &[u32]) -> Result<DeviceBlock> {
+        let block = self.pool.alloc(values.len() * 4)?;
+        let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        self.gpu().copy_htod(block.ptr(), &bytes)?;
+        Ok(block)
+    }
+
+    /// The first `n` u32 values of `block`, copied to the host.
+    pub fn download_u32(&self, block: &DeviceBlock, n: usize) -> Result<Vec<u32>> {
+        let mut bytes = vec![0u8; n * 4];
+        self.gpu().copy_dtoh(&mut bytes, block.ptr())?;
+        Ok(bytes
+            .chunks_exact(4)
+            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect())
     }
 
     /// The handle of kernel `entry` of `module`, loaded on first use and cached.
@@ -183,6 +199,16 @@ pub fn scalar_arg(dtype: DType, v: f64) -> Arg {
         DType::F32 => Arg::F32(v as f32),
         DType::F64 => Arg::F64(v),
     }
+}
+
+/// `values` (indices, labels) as u32, an error naming `op` when one does not fit.
+pub fn to_u32s(op: &'static str, values: &[usize]) -> Result<Vec<u32>> {
+    values
+        .iter()
+        .map(|&v| {
+            u32::try_from(v).map_err(|_| Error::argument(op, format!("index {v} exceeds u32")))
+        })
+        .collect()
 }
 
 /// A u32 size argument; tensors too large for the kernels' 32-bit indexing are an error.

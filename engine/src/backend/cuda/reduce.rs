@@ -76,15 +76,3 @@ pub fn max_axis_bwd(
     dev.launch_typed(Module::Reduce, "max_axis_bwd", dy.dtype(), shape, &args)?;
     Ok(dx)
 }
-
-/// The u32 indices in `argmax` (`n` of them), read back to the host.
-pub fn read_indices(dev: &CudaStorage, argmax: &DeviceBlock, n: usize) -> Result<Vec<u32>> {
-    let mut bytes = vec![0u8; n * 4];
-    dev.cuda_device()
-        .gpu()
-        .copy_dtoh(&mut bytes, argmax.ptr())?;
-    Ok(bytes
-        .chunks_exact(4)
-        .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect())
-}
