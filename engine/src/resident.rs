@@ -1,6 +1,6 @@
-//! A u8 image dataset resident on a device: uploaded once, batches gathered and normalised
-//! where the model runs (`kernels/cuda/data.cu` on a GPU), so a training step on the GPU
-//! sends neither pixels nor labels through the host.
+//! A u8 image dataset resident on a CUDA device: uploaded once, batches gathered and
+//! normalised there (`kernels/cuda/data.cu`), so a training step on the GPU sends neither
+//! pixels nor labels through the host. (On the CPU, batches are built where the data is.)
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -16,43 +16,33 @@ use crate::error::{Error, Result};
 use crate::labels::Labels;
 use crate::tensor::Tensor;
 
-/// `n` images of `pixels` bytes each with one u8 label each.
+/// `n` images of `pixels` bytes each with one u8 label each, in device memory.
 pub struct ResidentImages {
-    device: Device,
+    dev: Arc<CudaDevice>,
     n: usize,
     pixels: usize,
-    place: Place,
-}
-
-enum Place {
-    Host {
-        images: Vec<u8>,
-        labels: Vec<u8>,
-    },
-    Cuda {
-        dev: Arc<CudaDevice>,
-        images: DeviceBlock,
-        labels: DeviceBlock,
-    },
+    images: DeviceBlock,
+    labels: DeviceBlock,
 }
 
 /// An epoch's visiting order, on the dataset's device.
 pub struct EpochOrder {
-    order: Vec<usize>,
-    device_order: Option<DeviceBlock>,
+    len: usize,
+    order: DeviceBlock,
 }
 
 impl EpochOrder {
     pub fn len(&self) -> usize {
-        self.order.len()
+        self.len
     }
     pub fn is_empty(&self) -> bool {
-        self.order.is_empty()
+        self.len == 0
     }
 }
 
 impl ResidentImages {
-    /// Uploads `images` (`labels.len()` images, row-major bytes) and `labels` to `device`.
+    /// Uploads `images` (`labels.len()` images, row-major bytes) and `labels` to the CUDA
+    /// `device` (the CPU is an error: there the data already is where the model runs).
     pub fn new(device: Device, images: &[u8], labels: &[u8]) -> Result<ResidentImages> {
         let n = labels.len();
         if n == 0 || !images.len().is_multiple_of(n) {
@@ -61,29 +51,19 @@ impl ResidentImages {
                 format!("{} bytes are not {n} equal images", images.len()),
             ));
         }
-        let pixels = images.len() / n;
-        let place = match device {
-            Device::Cpu => Place::Host {
-                images: images.to_vec(),
-                labels: labels.to_vec(),
-            },
-            Device::Cuda(_) | Device::CudaSim => {
-                let dev = CudaDevice::get(device)?;
-                let (im, lb) = (dev.pool().alloc(images.len())?, dev.pool().alloc(n)?);
-                dev.gpu().copy_htod(im.ptr(), images)?;
-                dev.gpu().copy_htod(lb.ptr(), labels)?;
-                Place::Cuda {
-                    dev,
-                    images: im,
-                    labels: lb,
-                }
-            }
-        };
+        if !device.is_cuda() {
+            return Err(Error::device("resident images", "needs a CUDA device"));
+        }
+        let dev = CudaDevice::get(device)?;
+        let (im, lb) = (dev.pool().alloc(images.len())?, dev.pool().alloc(n)?);
+        dev.gpu().copy_htod(im.ptr(), images)?;
+        dev.gpu().copy_htod(lb.ptr(), labels)?;
         Ok(ResidentImages {
-            device,
+            dev,
             n,
-            pixels,
-            place,
+            pixels: images.len() / n,
+            images: im,
+            labels: lb,
         })
     }
 
@@ -94,7 +74,7 @@ impl ResidentImages {
         self.n == 0
     }
     pub fn device(&self) -> Device {
-        self.device
+        self.dev.device()
     }
 
     /// `order` (indices into the dataset) placed on the device once for the whole epoch.
@@ -105,13 +85,9 @@ impl ResidentImages {
                 format!("index {i} out of range for {} images", self.n),
             ));
         }
-        let device_order = match &self.place {
-            Place::Host { .. } => None,
-            Place::Cuda { dev, .. } => Some(dev.upload_u32(&to_u32s("epoch order", &order)?)?),
-        };
         Ok(EpochOrder {
-            order,
-            device_order,
+            len: order.len(),
+            order: self.dev.upload_u32(&to_u32s("epoch order", &order)?)?,
         })
     }
 
@@ -130,53 +106,30 @@ impl ResidentImages {
                 format!("range {range:?} of an order of {}", order.len()),
             ));
         }
-        let b = range.len();
-        match &self.place {
-            Place::Host { images, labels } => {
-                let idx = &order.order[range];
-                let values: Vec<f64> = idx
-                    .iter()
-                    .flat_map(|&i| &images[i * self.pixels..(i + 1) * self.pixels])
-                    .map(|&p| (p as f64 / 255.0 - mean) / std)
-                    .collect();
-                let x = Tensor::from_vec(values, [b, self.pixels])?.to_dtype(dtype)?;
-                let y: Vec<usize> = idx.iter().map(|&i| labels[i] as usize).collect();
-                Ok((x, Labels::host(&y)))
-            }
-            Place::Cuda {
-                dev,
-                images,
-                labels,
-            } => {
-                let ord = order
-                    .device_order
-                    .as_ref()
-                    .ok_or_else(|| Error::device("batch", "order is not on the device"))?;
-                let idx_ptr = ord.ptr() + (range.start * 4) as u64;
-                let x = CudaStorage::uninit(dev, b * self.pixels, dtype)?;
-                let args = [
-                    Arg::Ptr(images.ptr()),
-                    Arg::Ptr(idx_ptr),
-                    Arg::Ptr(x.ptr()),
-                    u32_arg("batch", b)?,
-                    u32_arg("batch", self.pixels)?,
-                    scalar_arg(dtype, mean),
-                    scalar_arg(dtype, std),
-                ];
-                let shape = LaunchShape::linear(b * self.pixels, data::THREADS);
-                dev.launch_typed(Module::Data, "gather_normalize_u8", dtype, shape, &args)?;
-                let y = dev.pool().alloc(b * 4)?;
-                let args = [
-                    Arg::Ptr(labels.ptr()),
-                    Arg::Ptr(idx_ptr),
-                    Arg::Ptr(y.ptr()),
-                    u32_arg("batch", b)?,
-                ];
-                let shape = LaunchShape::linear(b, data::THREADS);
-                dev.launch(Module::Data, data::GATHER_LABELS_U32, shape, &args)?;
-                let x = Tensor::from_storage(Storage::Cuda(x), [b, self.pixels])?;
-                Ok((x, Labels::from_device(self.device, y, b)))
-            }
-        }
+        let (dev, b) = (&self.dev, range.len());
+        let idx_ptr = order.order.ptr() + (range.start * 4) as u64;
+        let x = CudaStorage::uninit(dev, b * self.pixels, dtype)?;
+        let args = [
+            Arg::Ptr(self.images.ptr()),
+            Arg::Ptr(idx_ptr),
+            Arg::Ptr(x.ptr()),
+            u32_arg("batch", b)?,
+            u32_arg("batch", self.pixels)?,
+            scalar_arg(dtype, mean),
+            scalar_arg(dtype, std),
+        ];
+        let shape = LaunchShape::linear(b * self.pixels, data::THREADS);
+        dev.launch_typed(Module::Data, "gather_normalize_u8", dtype, shape, &args)?;
+        let y = dev.pool().alloc(b * 4)?;
+        let args = [
+            Arg::Ptr(self.labels.ptr()),
+            Arg::Ptr(idx_ptr),
+            Arg::Ptr(y.ptr()),
+            u32_arg("batch", b)?,
+        ];
+        let shape = LaunchShape::linear(b, data::THREADS);
+        dev.launch(Module::Data, data::GATHER_LABELS_U32, shape, &args)?;
+        let x = Tensor::from_storage(Storage::Cuda(x), [b, self.pixels])?;
+        Ok((x, Labels::from_device(self.device(), y, b)))
     }
 }
