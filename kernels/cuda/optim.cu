@@ -16,17 +16,23 @@
 // bias_correction2 = 1 - beta2^t for the step t (1-based) being taken:
 //   g = grad + l2 * p;  p *= shrink;  m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g g;
 //   p -= (lr / bc1) * m / (sqrt(v) / sqrt(bc2) + eps)
-template <typename T>
-__device__ __forceinline__ void adam_step(T* __restrict__ param, const T* __restrict__ grad,
-                                          T* __restrict__ m, T* __restrict__ v, unsigned n,
-                                          T lr, T beta1, T beta2, T eps, T weight_decay,
-                                          T bias_correction1, T bias_correction2,
-                                          unsigned decoupled) {
-    T l2 = decoupled ? T(0) : weight_decay;
-    T shrink = decoupled ? T(1) - lr * weight_decay : T(1);
-    T step_size = lr / bias_correction1, bc2_sqrt = dsqrt(bias_correction2);
-    T one_b1 = T(1) - beta1, one_b2 = T(1) - beta2;
-    GRID_STRIDE_LOOP(i, n) {
+// The per-step coefficients once, and the update of element i of one tensor.
+template <typename T> struct AdamRule {
+    T l2, shrink, step_size, bc2_sqrt, beta1, beta2, one_b1, one_b2, eps;
+    __device__ __forceinline__ AdamRule(T lr, T b1, T b2, T e, T weight_decay, T bc1, T bc2,
+                                        unsigned decoupled) {
+        l2 = decoupled ? T(0) : weight_decay;
+        shrink = decoupled ? T(1) - lr * weight_decay : T(1);
+        step_size = lr / bc1;
+        bc2_sqrt = dsqrt(bc2);
+        beta1 = b1;
+        beta2 = b2;
+        one_b1 = T(1) - b1;
+        one_b2 = T(1) - b2;
+        eps = e;
+    }
+    __device__ __forceinline__ void update(T* param, const T* grad, T* m, T* v,
+                                           unsigned long long i) const {
         T p = param[i];
         T g = grad[i] + l2 * p;
         p *= shrink;
@@ -36,33 +42,57 @@ __device__ __forceinline__ void adam_step(T* __restrict__ param, const T* __rest
         v[i] = vi;
         param[i] = p - step_size * mi / (dsqrt(vi) / bc2_sqrt + eps);
     }
+};
+
+template <typename T>
+__device__ __forceinline__ void adam_step(T* __restrict__ param, const T* __restrict__ grad,
+                                          T* __restrict__ m, T* __restrict__ v, unsigned n,
+                                          T lr, T beta1, T beta2, T eps, T weight_decay,
+                                          T bias_correction1, T bias_correction2,
+                                          unsigned decoupled) {
+    AdamRule<T> rule(lr, beta1, beta2, eps, weight_decay, bias_correction1, bias_correction2,
+                     decoupled);
+    GRID_STRIDE_LOOP(i, n) { rule.update(param, grad, m, v, i); }
 }
 
 // SGD with optional momentum, dampening, weight decay and Nesterov:
 //   d = grad + wd * p;
-//   momentum == 0: p -= lr * d                       (momentum_buf not touched: may be null)
+//   momentum == 0: p -= lr * d                       (buf not touched: may be null)
 //   else: buf = first_step ? d : momentum * buf + (1 - dampening) * d;
 //         p -= lr * (nesterov ? d + momentum * buf : buf)
+template <typename T> struct SgdRule {
+    T lr, momentum, keep, weight_decay;
+    unsigned nesterov, first_step;
+    __device__ __forceinline__ SgdRule(T l, T mom, T dampening, T wd, unsigned nest,
+                                       unsigned first) {
+        lr = l;
+        momentum = mom;
+        keep = T(1) - dampening;
+        weight_decay = wd;
+        nesterov = nest;
+        first_step = first;
+    }
+    __device__ __forceinline__ void update(T* param, const T* grad, T* buf,
+                                           unsigned long long i) const {
+        T p = param[i];
+        T d = grad[i] + weight_decay * p;
+        if (momentum == T(0)) {
+            param[i] = p - lr * d;
+            return;
+        }
+        T b = first_step ? d : momentum * buf[i] + keep * d;
+        buf[i] = b;
+        param[i] = p - lr * (nesterov ? d + momentum * b : b);
+    }
+};
+
 template <typename T>
 __device__ __forceinline__ void sgd_step(T* __restrict__ param, const T* __restrict__ grad,
                                          T* __restrict__ buf, unsigned n, T lr, T momentum,
                                          T dampening, T weight_decay, unsigned nesterov,
                                          unsigned first_step) {
-    if (momentum == T(0)) {
-        GRID_STRIDE_LOOP(i, n) {
-            T p = param[i];
-            param[i] = p - lr * (grad[i] + weight_decay * p);
-        }
-        return;
-    }
-    T keep = T(1) - dampening;
-    GRID_STRIDE_LOOP(i, n) {
-        T p = param[i];
-        T d = grad[i] + weight_decay * p;
-        T b = first_step ? d : momentum * buf[i] + keep * d;
-        buf[i] = b;
-        param[i] = p - lr * (nesterov ? d + momentum * b : b);
-    }
+    SgdRule<T> rule(lr, momentum, dampening, weight_decay, nesterov, first_step);
+    GRID_STRIDE_LOOP(i, n) { rule.update(param, grad, buf, i); }
 }
 
 #define MULTI_MAX 32
@@ -84,53 +114,29 @@ __device__ __forceinline__ unsigned tensor_of(const MultiTable* t, unsigned coun
 
 // adam_step over every tensor of the table (the same coefficients for all).
 template <typename T>
-__device__ __forceinline__ void adam_step_multi(MultiTable table, unsigned count, T lr,
+__device__ __forceinline__ void adam_step_multi(const MultiTable& t, unsigned count, T lr,
                                                 T beta1, T beta2, T eps, T weight_decay,
                                                 T bias_correction1, T bias_correction2,
                                                 unsigned decoupled) {
-    T l2 = decoupled ? T(0) : weight_decay;
-    T shrink = decoupled ? T(1) - lr * weight_decay : T(1);
-    T step_size = lr / bias_correction1, bc2_sqrt = dsqrt(bias_correction2);
-    T one_b1 = T(1) - beta1, one_b2 = T(1) - beta2;
-    const MultiTable& t = table;
+    AdamRule<T> rule(lr, beta1, beta2, eps, weight_decay, bias_correction1, bias_correction2,
+                     decoupled);
     GRID_STRIDE_LOOP(e, t.off[count]) {
-        unsigned k = tensor_of(&t, count, e), i = e - t.off[k];
-        T* param = (T*)t.ptr[4 * k];
-        const T* grad = (const T*)t.ptr[4 * k + 1];
-        T* m = (T*)t.ptr[4 * k + 2];
-        T* v = (T*)t.ptr[4 * k + 3];
-        T p = param[i];
-        T g = grad[i] + l2 * p;
-        p *= shrink;
-        T mi = beta1 * m[i] + one_b1 * g;
-        T vi = beta2 * v[i] + one_b2 * g * g;
-        m[i] = mi;
-        v[i] = vi;
-        param[i] = p - step_size * mi / (dsqrt(vi) / bc2_sqrt + eps);
+        unsigned k = tensor_of(&t, count, e);
+        rule.update((T*)t.ptr[4 * k], (const T*)t.ptr[4 * k + 1], (T*)t.ptr[4 * k + 2],
+                    (T*)t.ptr[4 * k + 3], e - t.off[k]);
     }
 }
 
 // sgd_step over every tensor of the table (state0: the momentum buffer, unused at momentum 0).
 template <typename T>
-__device__ __forceinline__ void sgd_step_multi(MultiTable table, unsigned count, T lr,
+__device__ __forceinline__ void sgd_step_multi(const MultiTable& t, unsigned count, T lr,
                                                T momentum, T dampening, T weight_decay,
                                                unsigned nesterov, unsigned first_step) {
-    T keep = T(1) - dampening;
-    const MultiTable& t = table;
+    SgdRule<T> rule(lr, momentum, dampening, weight_decay, nesterov, first_step);
     GRID_STRIDE_LOOP(e, t.off[count]) {
-        unsigned k = tensor_of(&t, count, e), i = e - t.off[k];
-        T* param = (T*)t.ptr[4 * k];
-        const T* grad = (const T*)t.ptr[4 * k + 1];
-        T p = param[i];
-        T d = grad[i] + weight_decay * p;
-        if (momentum == T(0)) {
-            param[i] = p - lr * d;
-            continue;
-        }
-        T* buf = (T*)t.ptr[4 * k + 2];
-        T b = first_step ? d : momentum * buf[i] + keep * d;
-        buf[i] = b;
-        param[i] = p - lr * (nesterov ? d + momentum * b : b);
+        unsigned k = tensor_of(&t, count, e);
+        rule.update((T*)t.ptr[4 * k], (const T*)t.ptr[4 * k + 1], (T*)t.ptr[4 * k + 2],
+                    e - t.off[k]);
     }
 }
 

@@ -119,7 +119,6 @@ impl FusedUpdate for AdamKernel {
         let (bc1, bc2) = self.bias_corrections;
         CudaUpdate {
             base: "adam_step",
-            states: 2,
             scalars: vec![
                 self.lr,
                 self.b1,

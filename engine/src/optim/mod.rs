@@ -75,13 +75,11 @@ pub(crate) trait FusedUpdate: Sync {
     fn cuda_kernel(&self) -> CudaUpdate;
 }
 
-/// A fused update kernel taking `(param, grad, state.., n, scalars.., flags..)`: scalars in
+/// A fused update kernel (its `_multi` form takes `(table, count, scalars.., flags..)`): scalars in
 /// the element type, flags as u32.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct CudaUpdate {
     pub base: &'static str,
-    /// How many state buffers follow the gradient.
-    pub states: usize,
     pub scalars: Vec<f64>,
     pub flags: Vec<u32>,
 }
@@ -200,7 +198,7 @@ fn launch_multi<K>(
     dev.launch_typed(Module::Optim, &base, dtype, shape, &args)
 }
 
-/// Runs `k` over `param` with `grad` and up to two state tensors, in place.
+/// Runs `k` over the CPU `param` with `grad` and up to two state tensors, in place.
 pub(crate) fn update_in_place<K: FusedUpdate>(
     op: &'static str,
     param: &Tensor,
@@ -221,44 +219,10 @@ pub(crate) fn update_in_place<K: FusedUpdate>(
         (Storage::Cpu(CpuStorage::F64(p)), Storage::Cpu(g)) => {
             run::<f64, K>(op, &mut p[pr], g, gr, &mut sw, &srs, k)
         }
-        (Storage::Cuda(p), Storage::Cuda(g)) => {
-            if g.dtype() != p.dtype() {
-                return Err(Error::dtype(
-                    op,
-                    format!("gradient is {}, parameter {}", g.dtype(), p.dtype()),
-                ));
-            }
-            let kernel = k.cuda_kernel();
-            let mut args = vec![Arg::Ptr(p.ptr_at(pr.start)), Arg::Ptr(g.ptr_at(gr.start))];
-            for (s, r) in sw.iter().zip(&srs) {
-                match &**s {
-                    Storage::Cuda(c) if c.dtype() == p.dtype() => {
-                        args.push(Arg::Ptr(c.ptr_at(r.start)))
-                    }
-                    _ => {
-                        return Err(Error::device(
-                            op,
-                            "optimizer state is not on the parameter's device",
-                        ))
-                    }
-                }
-            }
-            args.resize(2 + kernel.states, Arg::Ptr(0)); // absent state (SGD without momentum)
-            args.push(u32_arg(op, pr.len())?);
-            args.extend(kernel.scalars.iter().map(|&v| scalar_arg(p.dtype(), v)));
-            args.extend(kernel.flags.iter().map(|&f| Arg::U32(f)));
-            let base = kernel.base;
-            let shape = LaunchShape::linear(pr.len(), kernels::ptx::optim::THREADS);
-            p.cuda_device()
-                .launch_typed(Module::Optim, base, p.dtype(), shape, &args)
-        }
+        // CUDA parameters go through `launch_multi` (see `apply_updates`).
         _ => Err(Error::device(
             op,
-            format!(
-                "parameter on {}, gradient on {}",
-                param.device(),
-                grad.device()
-            ),
+            format!("a CPU update of a parameter on {}", param.device()),
         )),
     }
 }

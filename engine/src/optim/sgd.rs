@@ -95,7 +95,6 @@ impl FusedUpdate for SgdKernel {
     fn cuda_kernel(&self) -> CudaUpdate {
         CudaUpdate {
             base: "sgd_step",
-            states: 1,
             scalars: vec![self.lr, self.momentum, self.dampening, self.weight_decay],
             flags: vec![self.nesterov as u32, self.first as u32],
         }
