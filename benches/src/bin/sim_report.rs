@@ -107,7 +107,7 @@ fn step_counts(
     for (k, s) in sim.launch_stats() {
         let mut d = s.clone();
         if let Some(b) = before.1.get(&k) {
-            d = diff(&s, b);
+            d = s.since(b);
         }
         if d.thread_instructions > 0 {
             stats.insert(k, d);
@@ -115,24 +115,6 @@ fn step_counts(
     }
     metrics.read().expect("one read per epoch");
     (c, stats)
-}
-
-fn diff(a: &LaunchStats, b: &LaunchStats) -> LaunchStats {
-    LaunchStats {
-        thread_instructions: a.thread_instructions - b.thread_instructions,
-        warp_instructions: a.warp_instructions - b.warp_instructions,
-        global_load_requests: a.global_load_requests - b.global_load_requests,
-        global_store_requests: a.global_store_requests - b.global_store_requests,
-        global_sectors: a.global_sectors - b.global_sectors,
-        shared_requests: a.shared_requests - b.shared_requests,
-        shared_bank_conflicts: a.shared_bank_conflicts - b.shared_bank_conflicts,
-        atomics: a.atomics - b.atomics,
-        local_requests: a.local_requests - b.local_requests,
-        barriers: a.barriers - b.barriers,
-        blocks: a.blocks - b.blocks,
-        threads: a.threads - b.threads,
-        seconds: 0.0,
-    }
 }
 
 /// FMAs per global load (thread-level) of one 192 x 192 x 192 f32 GEMM.
@@ -147,7 +129,11 @@ fn gemm_intensity(dev: &CudaDevice) {
         .cloned()
         .unwrap_or_default();
     a.matmul(&b).expect("matmul");
-    let s = diff(sim.launch_stats().get("sgemm_f32").expect("ran"), &before);
+    let s = sim
+        .launch_stats()
+        .get("sgemm_f32")
+        .expect("ran")
+        .since(&before);
     let fmas = 192f64 * 192.0 * 192.0;
     let loads = (s.global_load_requests * 32) as f64;
     println!(

@@ -54,6 +54,24 @@ impl LaunchStats {
             0.0
         }
     }
+    /// What was added to these totals since they were `earlier` (all but `seconds`).
+    pub fn since(&self, earlier: &LaunchStats) -> LaunchStats {
+        LaunchStats {
+            thread_instructions: self.thread_instructions - earlier.thread_instructions,
+            warp_instructions: self.warp_instructions - earlier.warp_instructions,
+            global_load_requests: self.global_load_requests - earlier.global_load_requests,
+            global_store_requests: self.global_store_requests - earlier.global_store_requests,
+            global_sectors: self.global_sectors - earlier.global_sectors,
+            shared_requests: self.shared_requests - earlier.shared_requests,
+            shared_bank_conflicts: self.shared_bank_conflicts - earlier.shared_bank_conflicts,
+            atomics: self.atomics - earlier.atomics,
+            local_requests: self.local_requests - earlier.local_requests,
+            barriers: self.barriers - earlier.barriers,
+            blocks: self.blocks - earlier.blocks,
+            threads: self.threads - earlier.threads,
+            seconds: 0.0,
+        }
+    }
     /// Adds `o` into these totals (all but `seconds`).
     pub fn merge(&mut self, o: &LaunchStats) {
         self.thread_instructions += o.thread_instructions;
