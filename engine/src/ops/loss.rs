@@ -108,7 +108,7 @@ impl Tensor {
     /// Mean cross-entropy of logits `(N, C)` against class indices, with optional label
     /// smoothing (PyTorch's definition).
     pub fn cross_entropy(&self, targets: &[usize], label_smoothing: f64) -> Result<Tensor> {
-        check_targets("cross_entropy", self, targets)?;
+        // Host labels are range-checked in `cross_entropy_labels`.
         self.cross_entropy_labels(&Labels::host(targets), label_smoothing)
     }
 
@@ -119,7 +119,7 @@ impl Tensor {
         const OP: &str = "cross_entropy";
         let (n, c) = match labels.host_slice() {
             Some(t) => check_targets(OP, self, t)?,
-            None => check_targets(OP, self, &vec![0; labels.len()])?,
+            None => check_logits(OP, self, labels.len())?,
         };
         if !(0.0..=1.0).contains(&label_smoothing) {
             return Err(Error::argument(
@@ -162,6 +162,18 @@ impl Tensor {
 
 /// Checks `(N, C)` input and `N` targets below `C`; returns `(N, C)`.
 fn check_targets(op: &'static str, x: &Tensor, targets: &[usize]) -> Result<(usize, usize)> {
+    let (n, c) = check_logits(op, x, targets.len())?;
+    if let Some((i, &t)) = targets.iter().enumerate().find(|(_, &t)| t >= c) {
+        return Err(Error::argument(
+            op,
+            format!("target {t} at position {i} is out of range for {c} classes"),
+        ));
+    }
+    Ok((n, c))
+}
+
+/// Checks `(N, C)` input with `N = targets` (at least one); returns `(N, C)`.
+fn check_logits(op: &'static str, x: &Tensor, targets: usize) -> Result<(usize, usize)> {
     if x.rank() != 2 {
         return Err(Error::shape(
             op,
@@ -169,24 +181,17 @@ fn check_targets(op: &'static str, x: &Tensor, targets: &[usize]) -> Result<(usi
         ));
     }
     let (n, c) = (x.dims()[0], x.dims()[1]);
-    if targets.len() != n {
+    if targets != n {
         return Err(Error::shape(
             op,
             format!(
-                "{} targets for input of shape {:?} (batch size {n})",
-                targets.len(),
+                "{targets} targets for input of shape {:?} (batch size {n})",
                 x.shape()
             ),
         ));
     }
     if n == 0 {
         return Err(Error::shape(op, "empty batch: the mean loss is undefined"));
-    }
-    if let Some((i, &t)) = targets.iter().enumerate().find(|(_, &t)| t >= c) {
-        return Err(Error::argument(
-            op,
-            format!("target {t} at position {i} is out of range for {c} classes"),
-        ));
     }
     Ok((n, c))
 }
