@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use engine::io::{load_checkpoint, load_state_dict, save_checkpoint};
+use engine::io::{load_checkpoint, load_state_dict, save_checkpoint, Checkpoint, NamedTensors};
 use engine::nn::{BatchNorm2d, Conv2d, Linear, Module, ReLU, Sequential};
 use engine::optim::{Adam, Optimizer};
 use engine::{DType, Device, Rng, Tensor};
@@ -40,6 +40,16 @@ fn train_step(model: &Sequential, opt: &mut dyn Optimizer, x: &Tensor) {
     opt.step().unwrap();
 }
 
+/// A checkpoint of tensors only.
+fn of_tensors(tensors: &[(String, Tensor)], metadata: HashMap<String, String>) -> Checkpoint {
+    let tensors: NamedTensors = tensors.to_vec();
+    Checkpoint {
+        tensors,
+        metadata,
+        ..Checkpoint::default()
+    }
+}
+
 fn bits(t: &Tensor) -> Vec<u64> {
     t.to_vec_f64()
         .unwrap()
@@ -70,7 +80,7 @@ fn round_trip_is_exact_with_metadata_and_no_temp_file_left() {
         ("epoch".to_string(), "3".to_string()),
         ("model".to_string(), "mlp".to_string()),
     ]);
-    save_checkpoint(&path, &tensors, &meta).unwrap();
+    save_checkpoint(&path, &of_tensors(&tensors, meta.clone())).unwrap();
 
     let entries: Vec<String> = std::fs::read_dir(&dir)
         .unwrap()
@@ -78,8 +88,10 @@ fn round_trip_is_exact_with_metadata_and_no_temp_file_left() {
         .collect();
     assert_eq!(entries, vec!["model.safetensors".to_string()]);
 
-    let (loaded, loaded_meta) = load_checkpoint(&path).unwrap();
-    assert_eq!(loaded_meta, meta);
+    let loaded = load_checkpoint(&path).unwrap();
+    assert_eq!(loaded.metadata, meta);
+    assert!(loaded.counts.is_empty());
+    let loaded = loaded.tensors;
     assert_eq!(loaded.len(), tensors.len());
     for (name, t) in &tensors {
         let (_, l) = loaded.iter().find(|(n, _)| n == name).expect(name);
@@ -99,10 +111,10 @@ fn round_trip_is_exact_with_metadata_and_no_temp_file_left() {
     );
 
     // Overwriting replaces the file atomically, again without leftovers.
-    save_checkpoint(&path, &tensors[..2], &HashMap::new()).unwrap();
-    let (again, meta2) = load_checkpoint(&path).unwrap();
-    assert_eq!(again.len(), 2);
-    assert!(meta2.is_empty());
+    save_checkpoint(&path, &of_tensors(&tensors[..2], HashMap::new())).unwrap();
+    let again = load_checkpoint(&path).unwrap();
+    assert_eq!(again.tensors.len(), 2);
+    assert!(again.metadata.is_empty());
     assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -124,10 +136,11 @@ fn a_loaded_model_reproduces_the_saved_one() {
             .into_iter()
             .map(|(n, t)| (format!("optim.{n}"), t)),
     );
-    save_checkpoint(&path, &all, &HashMap::new()).unwrap();
+    save_checkpoint(&path, &of_tensors(&all, HashMap::new())).unwrap();
 
-    let (loaded, _) = load_checkpoint(&path).unwrap();
+    let loaded = load_checkpoint(&path).unwrap();
     let (optim, weights): (Vec<_>, Vec<_>) = loaded
+        .tensors
         .into_iter()
         .partition(|(n, _)| n.starts_with("optim."));
     let fresh = mlp(2);
@@ -164,7 +177,7 @@ fn a_loaded_model_reproduces_the_saved_one() {
 fn truncated_corrupt_and_missing_files_are_errors_naming_the_path() {
     let dir = scratch("corrupt");
     let path = dir.join("ckpt.safetensors");
-    save_checkpoint(&path, &mlp(1).state_dict(), &HashMap::new()).unwrap();
+    save_checkpoint(&path, &Checkpoint::of(&mlp(1))).unwrap();
     let full = std::fs::read(&path).unwrap();
     for len in [full.len() - 1, full.len() / 2, 12, 4, 0] {
         std::fs::write(&path, &full[..len]).unwrap();
@@ -183,9 +196,12 @@ fn truncated_corrupt_and_missing_files_are_errors_naming_the_path() {
     let err = load_checkpoint(&missing).unwrap_err().to_string();
     assert!(err.contains("nope.safetensors"), "{err}");
     // Writing into a directory that does not exist fails cleanly too.
-    let err = save_checkpoint(dir.join("no/such/dir/x.safetensors"), &[], &HashMap::new())
-        .unwrap_err()
-        .to_string();
+    let err = save_checkpoint(
+        dir.join("no/such/dir/x.safetensors"),
+        &Checkpoint::default(),
+    )
+    .unwrap_err()
+    .to_string();
     assert!(err.contains("no/such/dir"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -195,13 +211,15 @@ fn duplicate_names_are_rejected_before_writing() {
     let dir = scratch("dup");
     let path = dir.join("d.safetensors");
     let t = Tensor::zeros([2], DType::F32, Device::Cpu).unwrap();
-    let err = save_checkpoint(
-        &path,
-        &[("a".into(), t.clone()), ("a".into(), t)],
-        &HashMap::new(),
-    )
-    .unwrap_err()
-    .to_string();
+    let twice = [("a".into(), t.clone()), ("a".into(), t.clone())];
+    let err = save_checkpoint(&path, &of_tensors(&twice, HashMap::new()))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("a appears twice"), "{err}");
+    // A counter may not share a tensor's name either.
+    let mut clash = of_tensors(&twice[..1], HashMap::new());
+    clash.counts.push(("a".into(), 1));
+    let err = save_checkpoint(&path, &clash).unwrap_err().to_string();
     assert!(err.contains("a appears twice"), "{err}");
     assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
     std::fs::remove_dir_all(&dir).unwrap();
@@ -265,4 +283,64 @@ fn mismatched_state_dicts_name_the_first_bad_tensor_and_leave_the_model_alone() 
     let var = model.state_dict()[5].1.to_vec_f32().unwrap();
     assert_eq!(model.state_dict()[5].0, "2.running_var");
     assert!(var.iter().all(|&v| v == 2.5));
+}
+
+/// `num_batches_tracked` is an integer: it counts past 2^24 (where an f32 stops at
+/// 16,777,216 because 2^24 + 1 is not representable), is saved as a 0-d int64 like
+/// PyTorch's, and loads back exactly.
+#[test]
+fn num_batches_tracked_is_an_int64_that_counts_past_f32_precision() {
+    let dir = scratch("counter");
+    let path = dir.join("bn.safetensors");
+    let model = conv_net(4);
+    let counter = &model.named_counters()[0];
+    assert_eq!(counter.0, "2.num_batches_tracked");
+    counter.1.set(1 << 24);
+    let x = Tensor::rand(
+        [2, 1, 5, 5],
+        0.0,
+        1.0,
+        DType::F32,
+        Device::Cpu,
+        &mut Rng::new(3),
+    );
+    model.forward(&x.unwrap()).unwrap();
+    assert_eq!(
+        model.counts(),
+        vec![("2.num_batches_tracked".into(), (1 << 24) + 1)]
+    );
+    save_checkpoint(&path, &Checkpoint::of(&model)).unwrap();
+
+    // The file holds an I64 scalar (checked with safetensors itself, not our reader).
+    let bytes = std::fs::read(&path).unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let view = st.tensor("2.num_batches_tracked").unwrap();
+    assert_eq!(view.dtype(), safetensors::Dtype::I64);
+    assert!(view.shape().is_empty());
+    assert_eq!(view.data(), &((1i64 << 24) + 1).to_le_bytes());
+    assert!(st.tensor("2.running_mean").is_ok());
+
+    let fresh = conv_net(4);
+    load_checkpoint(&path).unwrap().load_into(&fresh).unwrap();
+    assert_eq!(fresh.counts(), model.counts());
+
+    // A checkpoint without the counter is refused and leaves the model alone.
+    let tensors_only = of_tensors(&model.state_dict(), HashMap::new());
+    let other = conv_net(4);
+    let err = tensors_only.load_into(&other).unwrap_err().to_string();
+    assert!(
+        err.contains("2.num_batches_tracked (an integer counter) is missing"),
+        "{err}"
+    );
+    assert_eq!(other.counts(), vec![("2.num_batches_tracked".into(), 0)]);
+
+    // A negative int64 is an error naming it, not a huge count.
+    let minus_one = [255u8; 8];
+    let view = safetensors::tensor::TensorView::new(safetensors::Dtype::I64, vec![], &minus_one);
+    let negative = safetensors::serialize([("c", view.unwrap())], &None).unwrap();
+    let err = engine::io::parse_checkpoint("neg.safetensors", &negative)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("counter c is negative"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
 }

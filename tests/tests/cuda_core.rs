@@ -119,7 +119,7 @@ fn agreement_harness_catches_a_wrong_kernel() {
 /// back: outputs agree on both devices after each move.
 #[test]
 fn checkpoints_move_between_cuda_and_cpu() {
-    use engine::io::{load_checkpoint, save_checkpoint};
+    use engine::io::{load_checkpoint, save_checkpoint, Checkpoint};
     use engine::nn::{BatchNorm2d, Conv2d, Flatten, Linear, Module, Sequential};
     use engine::optim::{Adam, Optimizer};
     let build = |seed| {
@@ -149,11 +149,12 @@ fn checkpoints_move_between_cuda_and_cpu() {
     let dir = std::env::temp_dir().join(format!("cuda_ckpt_{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("model.safetensors");
-    save_checkpoint(&path, &gpu.state_dict(), &Default::default()).unwrap();
-    let (loaded, _) = load_checkpoint(&path).unwrap();
+    save_checkpoint(&path, &Checkpoint::of(&gpu)).unwrap();
+    let loaded = load_checkpoint(&path).unwrap();
 
     let mut cpu = build(2); // other weights until loaded
-    cpu.load_state_dict(&loaded).unwrap();
+    loaded.load_into(&cpu).unwrap();
+    assert_eq!(cpu.counts(), vec![("1.num_batches_tracked".to_string(), 1)]);
     cpu.set_training(false);
     let got = cpu.forward(&x).unwrap().to_vec_f64().unwrap();
     assert!(tests::agree::rel_error(&got, &want) < 1e-5, "cuda -> cpu");

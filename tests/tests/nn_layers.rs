@@ -130,14 +130,12 @@ fn cnn_state_dict_names_shapes_and_parameter_count() {
         ("2.bias", vec![32]),
         ("2.running_mean", vec![32]),
         ("2.running_var", vec![32]),
-        ("2.num_batches_tracked", vec![]),
         ("4.weight", vec![64, 32, 3, 3]),
         ("4.bias", vec![64]),
         ("6.weight", vec![64]),
         ("6.bias", vec![64]),
         ("6.running_mean", vec![64]),
         ("6.running_var", vec![64]),
-        ("6.num_batches_tracked", vec![]),
         ("9.weight", vec![128, 3136]),
         ("9.bias", vec![128]),
         ("12.weight", vec![10, 128]),
@@ -171,7 +169,14 @@ fn cnn_state_dict_names_shapes_and_parameter_count() {
     assert!(get("2.bias").iter().all(|&v| v == 0.0));
     assert!(get("2.running_mean").iter().all(|&v| v == 0.0));
     assert!(get("2.running_var").iter().all(|&v| v == 1.0));
-    assert_eq!(get("2.num_batches_tracked"), vec![0.0]);
+    // num_batches_tracked is an integer counter beside the tensors (int64 in PyTorch).
+    assert_eq!(
+        model.counts(),
+        vec![
+            ("2.num_batches_tracked".to_string(), 0),
+            ("6.num_batches_tracked".to_string(), 0)
+        ]
+    );
 }
 
 #[test]
@@ -368,15 +373,7 @@ fn eval_mode_is_deterministic_and_training_mode_updates_state() {
     let a = model.forward(&x).unwrap().to_vec_f32().unwrap();
     let b = model.forward(&x).unwrap().to_vec_f32().unwrap();
     assert_ne!(a, b);
-    let sd = model.state_dict();
-    let nbt = sd
-        .iter()
-        .find(|(n, _)| n == "2.num_batches_tracked")
-        .unwrap()
-        .1
-        .item()
-        .unwrap();
-    assert_eq!(nbt, 2.0);
+    assert_eq!(model.counts()[0], ("2.num_batches_tracked".to_string(), 2));
     assert_eq!(
         model.rng_state(),
         vec![("11.offset".to_string(), 2 * 4 * 128)]

@@ -1,8 +1,7 @@
 //! `BatchNorm2d` (also for `(N, C)` input, hence the `BatchNorm1d` alias) with PyTorch's
 //! defaults and buffers, including `num_batches_tracked`.
 
-use super::{init, py_float, Module};
-use crate::device::Device;
+use super::{init, py_float, Counter, Module};
 use crate::error::Result;
 use crate::tensor::Tensor;
 
@@ -13,9 +12,9 @@ pub struct BatchNorm2d {
     pub bias: Tensor,
     pub running_mean: Tensor,
     pub running_var: Tensor,
-    /// Counts training batches: a 0-d buffer kept on the CPU whatever the layer's device
-    /// (counting on the host costs a GPU step nothing); f32 here, int64 in PyTorch.
-    pub num_batches_tracked: Tensor,
+    /// Counts training batches (int64 in PyTorch's state_dict, a u64 here). An integer on
+    /// the host, whatever the layer's device: counting costs a GPU step nothing.
+    pub num_batches_tracked: Counter,
     num_features: usize,
     momentum: f64,
     eps: f64,
@@ -33,7 +32,7 @@ impl BatchNorm2d {
             bias: init::constant(&c, 0.0),
             running_mean: init::buffer(&c, 0.0),
             running_var: init::buffer(&c, 1.0),
-            num_batches_tracked: init::buffer(&[], 0.0),
+            num_batches_tracked: Counter::new(0),
             num_features,
             momentum: 0.1,
             eps: 1e-5,
@@ -66,9 +65,7 @@ impl Module for BatchNorm2d {
             self.eps,
         )?;
         if self.training {
-            let n = self.num_batches_tracked.item()?;
-            let next = Tensor::scalar(n + 1.0, self.num_batches_tracked.dtype(), Device::Cpu)?;
-            self.num_batches_tracked.assign(&next)?;
+            self.num_batches_tracked.increment();
         }
         Ok(y)
     }
@@ -84,11 +81,14 @@ impl Module for BatchNorm2d {
         vec![
             ("running_mean".into(), self.running_mean.clone()),
             ("running_var".into(), self.running_var.clone()),
-            (
-                "num_batches_tracked".into(),
-                self.num_batches_tracked.clone(),
-            ),
         ]
+    }
+
+    fn named_counters(&self) -> Vec<(String, Counter)> {
+        vec![(
+            "num_batches_tracked".into(),
+            self.num_batches_tracked.clone(),
+        )]
     }
 
     fn set_training(&mut self, training: bool) {
@@ -104,8 +104,6 @@ impl Module for BatchNorm2d {
         ] {
             *t = init::remake(t, f)?;
         }
-        let counter = init::remake(&self.num_batches_tracked, f)?;
-        self.num_batches_tracked = counter.to_device(crate::device::Device::Cpu)?;
         Ok(())
     }
 

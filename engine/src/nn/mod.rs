@@ -7,6 +7,7 @@
 mod activation;
 mod batchnorm;
 mod conv;
+mod counter;
 mod dropout;
 pub mod init;
 mod linear;
@@ -16,6 +17,7 @@ mod sequential;
 pub use activation::{Flatten, ReLU};
 pub use batchnorm::{BatchNorm1d, BatchNorm2d};
 pub use conv::Conv2d;
+pub use counter::Counter;
 pub use dropout::Dropout;
 pub use linear::Linear;
 pub use pool::{AdaptiveAvgPool2d, AvgPool2d, MaxPool2d};
@@ -36,6 +38,11 @@ pub trait Module: Send + Sync {
 
     /// Non-trainable state saved with the model (BatchNorm's running statistics).
     fn named_buffers(&self) -> Vec<(String, Tensor)> {
+        vec![]
+    }
+
+    /// Integer state saved with the model (BatchNorm's `num_batches_tracked`), by name.
+    fn named_counters(&self) -> Vec<(String, Counter)> {
         vec![]
     }
 
@@ -93,6 +100,19 @@ pub trait Module: Send + Sync {
     /// names, shapes and dtypes match exactly (see [`crate::io::load_state_dict`]).
     fn load_state_dict(&self, loaded: &[(String, Tensor)]) -> Result<()> {
         crate::io::load_state_dict(&self.state_dict(), loaded)
+    }
+
+    /// The integer state's values under their names (a checkpoint's int64 entries).
+    fn counts(&self) -> Vec<(String, u64)> {
+        self.named_counters()
+            .into_iter()
+            .map(|(n, c)| (n, c.get()))
+            .collect()
+    }
+
+    /// Sets every counter from `loaded` after checking that the names match exactly.
+    fn load_counts(&self, loaded: &[(String, u64)]) -> Result<()> {
+        crate::io::load_counts(&self.named_counters(), loaded)
     }
 
     /// The number of trainable scalars.

@@ -1,7 +1,7 @@
 //! `Sequential`: children applied in order, named "0", "1", ... as in PyTorch, so
 //! state_dict keys read "0.weight", "2.running_mean", and a `summary` table.
 
-use super::{prefixed, Module};
+use super::{prefixed, Counter, Module};
 use crate::autograd::no_grad;
 use crate::device::Device;
 use crate::dtype::DType;
@@ -128,6 +128,7 @@ impl Sequential {
             .map(|(_, b)| Ok((b.clone(), Tensor::from_vec(b.to_vec::<f64>()?, b.shape())?)))
             .collect::<Result<_>>()?;
         let saved_rng = self.rng_state();
+        let saved_counts = self.counts();
 
         let device = self
             .parameters()
@@ -152,6 +153,7 @@ impl Sequential {
             buffer.assign(copy)?;
         }
         self.set_rng_state(&saved_rng);
+        self.load_counts(&saved_counts)?;
         result.map(|()| rows)
     }
 }
@@ -180,6 +182,14 @@ impl Module for Sequential {
         let mut all = Vec::new();
         for (i, layer) in self.layers.iter().enumerate() {
             all.extend(prefixed(&i.to_string(), layer.named_buffers()));
+        }
+        all
+    }
+
+    fn named_counters(&self) -> Vec<(String, Counter)> {
+        let mut all = Vec::new();
+        for (i, layer) in self.layers.iter().enumerate() {
+            all.extend(prefixed(&i.to_string(), layer.named_counters()));
         }
         all
     }

@@ -4,10 +4,10 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use engine::io::{load_checkpoint, load_state_dict, save_checkpoint, NamedTensors};
+use engine::io::{load_checkpoint, save_checkpoint, Checkpoint, NamedTensors};
 use engine::nn::{Module, Sequential};
 use engine::optim::Optimizer;
-use engine::{Device, Tensor};
+use engine::Device;
 
 use super::TrainError;
 use crate::models::ModelKind;
@@ -16,7 +16,8 @@ use crate::models::ModelKind;
 const OPTIMIZER_PREFIX: &str = "optimizer.";
 /// Version of the checkpoint layout, stored as the `format` metadata entry (absent in the
 /// first checkpoints, which are format 1). A newer one is refused rather than misread.
-pub const CHECKPOINT_FORMAT: u32 = 1;
+/// Format 2 stores `num_batches_tracked` as an int64 (format 1: a 0-d f32 tensor).
+pub const CHECKPOINT_FORMAT: u32 = 2;
 /// Prefix of random-stream positions inside the checkpoint metadata.
 const RNG_PREFIX: &str = "rng.";
 
@@ -130,20 +131,21 @@ pub fn save_state(
     optimizer: Option<&dyn Optimizer>,
     progress: &Progress,
 ) -> Result<(), TrainError> {
-    let mut tensors: Vec<(String, Tensor)> = model.state_dict();
+    let mut checkpoint = Checkpoint::of(model);
     if let Some(opt) = optimizer {
-        tensors.extend(
+        checkpoint.tensors.extend(
             opt.state()
                 .into_iter()
                 .map(|(k, v)| (format!("{OPTIMIZER_PREFIX}{k}"), v)),
         );
     }
-    let mut meta = progress.to_metadata(kind);
+    let meta = &mut checkpoint.metadata;
+    meta.extend(progress.to_metadata(kind));
     // Dropout stream positions, so a resumed run draws the same masks.
     for (name, value) in model.rng_state() {
         meta.insert(format!("{RNG_PREFIX}{name}"), value.to_string());
     }
-    save_checkpoint(path, &tensors, &meta)?;
+    save_checkpoint(path, &checkpoint)?;
     Ok(())
 }
 
@@ -153,29 +155,21 @@ pub fn load_state(
     model: &Sequential,
     optimizer: Option<&mut dyn Optimizer>,
 ) -> Result<Progress, TrainError> {
-    let (tensors, meta) = load_checkpoint(path)?;
-    restore_state(tensors, &meta, path, model, optimizer)
+    restore_state(load_checkpoint(path)?, path, model, optimizer)
 }
 
 /// [`load_state`] on an already parsed checkpoint (`path` names it in errors).
 pub fn restore_state(
-    tensors: NamedTensors,
-    meta: &HashMap<String, String>,
+    checkpoint: Checkpoint,
     path: &Path,
     model: &Sequential,
     optimizer: Option<&mut dyn Optimizer>,
 ) -> Result<Progress, TrainError> {
-    check_format(meta, path)?;
-    let (opt_state, model_state): (Vec<_>, Vec<_>) = tensors
-        .into_iter()
-        .partition(|(k, _)| k.starts_with(OPTIMIZER_PREFIX));
-    load_state_dict(&model.state_dict(), &model_state)?;
+    let (opt_state, model_state) = split_optimizer(upgrade(checkpoint, path)?);
+    let meta = &model_state.metadata;
+    model_state.load_into(model)?;
     if let Some(opt) = optimizer {
-        let state: Vec<(String, Tensor)> = opt_state
-            .into_iter()
-            .map(|(k, v)| (k[OPTIMIZER_PREFIX.len()..].to_string(), v))
-            .collect();
-        opt.load_state(&state)?;
+        opt.load_state(&opt_state)?;
     }
     let rng_state: Vec<(String, u64)> = meta
         .iter()
@@ -190,20 +184,63 @@ pub fn load_model_checkpoint(
     path: &Path,
     kind: Option<ModelKind>,
 ) -> Result<(ModelKind, Sequential), TrainError> {
-    let (tensors, meta) = load_checkpoint(path)?;
-    let kind = checkpoint_kind(&meta, kind, path)?;
+    let checkpoint = load_checkpoint(path)?;
+    let kind = checkpoint_kind(&checkpoint.metadata, kind, path)?;
     let model = kind.build(0);
-    load_model_state(tensors, &model, kind, path)?;
+    load_model_state(checkpoint, &model, kind, path)?;
     Ok((kind, model))
 }
 
-/// Refuses a checkpoint whose `format` entry is not one this build reads.
-fn check_format(meta: &HashMap<String, String>, path: &Path) -> Result<(), TrainError> {
+/// Separates the optimizer tensors (prefix removed) from the model's checkpoint.
+fn split_optimizer(checkpoint: Checkpoint) -> (NamedTensors, Checkpoint) {
+    let (opt_state, tensors): (Vec<_>, Vec<_>) = checkpoint
+        .tensors
+        .into_iter()
+        .partition(|(k, _)| k.starts_with(OPTIMIZER_PREFIX));
+    let opt_state = opt_state
+        .into_iter()
+        .map(|(k, v)| (k[OPTIMIZER_PREFIX.len()..].to_string(), v))
+        .collect();
+    (
+        opt_state,
+        Checkpoint {
+            tensors,
+            ..checkpoint
+        },
+    )
+}
+
+/// Checks the format and reads older layouts as the current one: format 1 kept each
+/// `num_batches_tracked` as a 0-d float tensor, now an integer count.
+fn upgrade(mut checkpoint: Checkpoint, path: &Path) -> Result<Checkpoint, TrainError> {
+    if check_format(&checkpoint.metadata, path)? >= 2 {
+        return Ok(checkpoint);
+    }
+    let (counters, tensors): (Vec<_>, Vec<_>) = checkpoint
+        .tensors
+        .into_iter()
+        .partition(|(k, t)| k.ends_with("num_batches_tracked") && t.rank() == 0);
+    checkpoint.tensors = tensors;
+    for (name, t) in counters {
+        let value = t.item()?;
+        if !(value >= 0.0 && value.fract() == 0.0) {
+            return Err(TrainError::Config(format!(
+                "{}: {name} is {value}, not a count",
+                path.display()
+            )));
+        }
+        checkpoint.counts.push((name, value as u64));
+    }
+    Ok(checkpoint)
+}
+
+/// The checkpoint's format; refuses one whose `format` entry is not one this build reads.
+fn check_format(meta: &HashMap<String, String>, path: &Path) -> Result<u32, TrainError> {
     let Some(text) = meta.get("format") else {
-        return Ok(());
+        return Ok(1);
     };
     match text.parse::<u32>() {
-        Ok(n) if (1..=CHECKPOINT_FORMAT).contains(&n) => Ok(()),
+        Ok(n) if (1..=CHECKPOINT_FORMAT).contains(&n) => Ok(n),
         Ok(n) if n > CHECKPOINT_FORMAT => Err(TrainError::Config(format!(
             "{}: checkpoint format {n} is newer than this build reads ({CHECKPOINT_FORMAT}); \
              update mnist",
@@ -237,18 +274,15 @@ pub fn checkpoint_kind(
     })
 }
 
-/// Loads a parsed checkpoint's model tensors (optimizer state ignored) into `model`.
+/// Loads a parsed checkpoint's model state (optimizer state ignored) into `model`.
 pub fn load_model_state(
-    tensors: NamedTensors,
+    checkpoint: Checkpoint,
     model: &Sequential,
     kind: ModelKind,
     path: &Path,
 ) -> Result<(), TrainError> {
-    let model_state: Vec<_> = tensors
-        .into_iter()
-        .filter(|(k, _)| !k.starts_with(OPTIMIZER_PREFIX))
-        .collect();
-    load_state_dict(&model.state_dict(), &model_state).map_err(|e| {
+    let (_, model_state) = split_optimizer(upgrade(checkpoint, path)?);
+    model_state.load_into(model).map_err(|e| {
         TrainError::Config(format!(
             "{}: {e} (is this a '{kind}' checkpoint?)",
             path.display()
@@ -259,6 +293,38 @@ pub fn load_model_state(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use engine::{DType, Tensor};
+
+    /// Format 1 stored each `num_batches_tracked` as a 0-d f32: such a checkpoint still
+    /// loads, its counts become integers, and a fractional one is refused.
+    #[test]
+    fn format_1_counters_load_as_integers() {
+        let kind = ModelKind::Cnn;
+        let saved = kind.build(1);
+        let as_float = |v: f64| Tensor::scalar(v, DType::F32, Device::Cpu).unwrap();
+        let old = |nbt: f64| {
+            let mut tensors = saved.state_dict();
+            for (name, _) in saved.named_counters() {
+                tensors.push((name, as_float(nbt)));
+            }
+            let metadata = HashMap::from([("model".to_string(), "cnn".to_string())]);
+            Checkpoint {
+                tensors,
+                metadata,
+                ..Checkpoint::default()
+            }
+        };
+        let path = Path::new("old.safetensors");
+        let model = kind.build(2);
+        load_model_state(old(937.0), &model, kind, path).unwrap();
+        assert!(model.counts().iter().all(|(_, v)| *v == 937));
+        assert_eq!(
+            model.state_dict()[0].1.to_vec_f32().unwrap(),
+            saved.state_dict()[0].1.to_vec_f32().unwrap()
+        );
+        let err = load_model_state(old(2.5), &model, kind, path).unwrap_err();
+        assert!(err.to_string().contains("is 2.5, not a count"), "{err}");
+    }
 
     #[test]
     fn best_model_and_early_stopping() {

@@ -124,8 +124,12 @@ pub fn checkpoints() -> Vec<Vec<u8>> {
             ("scalar".to_string(), t(vec![7.0], &[])),
             ("empty".to_string(), t(vec![], &[0, 3])),
         ];
-        let meta = HashMap::from([("model".to_string(), "mlp".to_string())]);
-        engine::io::save_checkpoint(p, &tensors, &meta).expect("save")
+        let checkpoint = engine::io::Checkpoint {
+            tensors,
+            counts: vec![("counter".to_string(), 3)],
+            metadata: HashMap::from([("model".to_string(), "mlp".to_string())]),
+        };
+        engine::io::save_checkpoint(p, &checkpoint).expect("save")
     });
     seeds.push(small);
     seeds.push(foreign_safetensors());

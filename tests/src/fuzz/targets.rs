@@ -36,15 +36,15 @@ thread_local! {
 /// `--resume` loads it (into a `small` model with Adam state).
 fn checkpoint(bytes: &[u8]) -> bool {
     let path = Path::new("fuzz.safetensors");
-    let Ok((tensors, meta)) = engine::io::parse_checkpoint("fuzz.safetensors", bytes) else {
+    let Ok(checkpoint) = engine::io::parse_checkpoint("fuzz.safetensors", bytes) else {
         return false;
     };
     let mut ok = false;
-    if let Ok(kind) = train::checkpoint_kind(&meta, None, path) {
+    if let Ok(kind) = train::checkpoint_kind(&checkpoint.metadata, None, path) {
         ok |= MODELS.with(|m| {
             let mut m = m.borrow_mut();
             let model = m.entry(kind.name()).or_insert_with(|| kind.build(0));
-            train::load_model_state(tensors.clone(), model, kind, path).is_ok()
+            train::load_model_state(checkpoint.clone(), model, kind, path).is_ok()
         });
     }
     ok |= RESUME.with(|r| {
@@ -54,7 +54,7 @@ fn checkpoint(bytes: &[u8]) -> bool {
             let adam = Adam::new(model.parameters(), 1e-3);
             (model, adam)
         });
-        train::restore_state(tensors, &meta, path, model, Some(adam)).is_ok()
+        train::restore_state(checkpoint, path, model, Some(adam)).is_ok()
     });
     ok
 }
