@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use engine::nn::Module;
 use mnist::models::ModelKind;
 
 const TINY: [&str; 10] = [
