@@ -14,6 +14,7 @@ pub mod transfer;
 pub mod view;
 
 pub use conv::Conv2dParams;
+pub use pool::{AvgPool2dOptions, MaxPool2dOptions};
 pub use elementwise::UnaryOp;
 
 use crate::error::{Error, Result};
