@@ -390,21 +390,35 @@ pub mod softmax {
     pub const SOFTMAX_BWD_F32: &str = "softmax_bwd_f32";
     /// f64 twin of [`SOFTMAX_BWD_F32`].
     pub const SOFTMAX_BWD_F64: &str = "softmax_bwd_f64";
-    /// `cross_entropy_fwd_T(logits: *T, labels: *u32, loss_rows: *T, rows: u32, cols: u32,
-    /// label_smoothing: T)`: per-row loss `(1 - eps)(lse - x_t) + eps (lse - mean_j x_j)`
-    /// (PyTorch's label smoothing; lse = log-sum-exp). A label >= cols gives NaN (never read
-    /// out of bounds). The mean loss is `sum_axis` of loss_rows times 1/rows.
+    /// `cross_entropy_fwd_T(logits: *T, labels: *u32, loss_rows: *T, weight_rows: *T,
+    /// rows: u32, cols: u32, label_smoothing: T, weight: *T (null: none), weight_sum: T,
+    /// ignore: u32)`: per row with label t, `loss = (1 - eps) w_t (lse - x_t) + eps/cols
+    /// (weight_sum lse - sum_j w_j x_j)` (PyTorch's weighted label smoothing; lse =
+    /// log-sum-exp) and `weight_rows = w_t`; both 0 for `t == ignore`, NaN for another
+    /// `t >= cols` (never read out of bounds). 'mean' is sum(loss_rows) / sum(weight_rows).
     pub const CROSS_ENTROPY_FWD_F32: &str = "cross_entropy_fwd_f32";
     /// f64 twin of [`CROSS_ENTROPY_FWD_F32`].
     pub const CROSS_ENTROPY_FWD_F64: &str = "cross_entropy_fwd_f64";
     /// `cross_entropy_bwd_T(logits: *T, labels: *u32, dlogits: *T, rows: u32, cols: u32,
-    /// label_smoothing: T, dloss: *T, inv_rows: T)`:
-    /// `dlogits = scale (softmax(x) - eps/cols - (1 - eps) onehot(t))` with `scale = dloss[0] * inv_rows` (dloss: the upstream
-    /// gradient of the mean loss, one element on the device; inv_rows = 1/rows for the mean,
-    /// 1 for a sum). A label >= cols adds no one-hot term.
+    /// label_smoothing: T, weight: *T, weight_sum: T, ignore: u32, g: *T, g_stride: u32,
+    /// denom: *T (null: 1), inv: T)`: `dlogits = scale (a softmax(x) - eps/cols w - (1 - eps)
+    /// w_t onehot(t))`, `a = (1 - eps) w_t + eps/cols weight_sum`, `scale = g[row g_stride]
+    /// inv / denom[0]` (the upstream gradient read on the device); 0 on ignored rows.
     pub const CROSS_ENTROPY_BWD_F32: &str = "cross_entropy_bwd_f32";
     /// f64 twin of [`CROSS_ENTROPY_BWD_F32`].
     pub const CROSS_ENTROPY_BWD_F64: &str = "cross_entropy_bwd_f64";
+    /// `nll_loss_fwd_T(logp: *T, labels: *u32, loss_rows: *T, weight_rows: *T, rows: u32,
+    /// cols: u32, weight: *T, ignore: u32)`: `loss = -w_t logp_t`, one thread per row, the
+    /// label rules of [`CROSS_ENTROPY_FWD_F32`]. Any 1-D launch.
+    pub const NLL_LOSS_FWD_F32: &str = "nll_loss_fwd_f32";
+    /// f64 twin of [`NLL_LOSS_FWD_F32`].
+    pub const NLL_LOSS_FWD_F64: &str = "nll_loss_fwd_f64";
+    /// `nll_loss_bwd_T(labels: *u32, dlogp: *T, rows: u32, cols: u32, weight: *T,
+    /// ignore: u32, g: *T, g_stride: u32, denom: *T, inv: T)`: `-w_t scale` at each row's
+    /// label, 0 elsewhere (scale as in [`CROSS_ENTROPY_BWD_F32`]); one thread per element.
+    pub const NLL_LOSS_BWD_F32: &str = "nll_loss_bwd_f32";
+    /// f64 twin of [`NLL_LOSS_BWD_F32`].
+    pub const NLL_LOSS_BWD_F64: &str = "nll_loss_bwd_f64";
 
     /// Every entry of the module.
     pub const ENTRIES: &[&str] = &[
@@ -414,12 +428,16 @@ pub mod softmax {
         SOFTMAX_BWD_F32,
         CROSS_ENTROPY_FWD_F32,
         CROSS_ENTROPY_BWD_F32,
+        NLL_LOSS_FWD_F32,
+        NLL_LOSS_BWD_F32,
         LOG_SOFTMAX_FWD_F64,
         SOFTMAX_FWD_F64,
         LOG_SOFTMAX_BWD_F64,
         SOFTMAX_BWD_F64,
         CROSS_ENTROPY_FWD_F64,
         CROSS_ENTROPY_BWD_F64,
+        NLL_LOSS_FWD_F64,
+        NLL_LOSS_BWD_F64,
     ];
 }
 
