@@ -449,12 +449,13 @@ pub mod optim {
     pub const THREADS: u32 = 256;
 
     /// `adam_step_T(param: *T, grad: *T, m: *T, v: *T, n: u32, lr: T, beta1: T, beta2: T,
-    /// eps: T, weight_decay: T, bias_correction1: T, bias_correction2: T, decoupled: u32)`,
-    /// with `bias_correction{1,2} = 1 - beta{1,2}^t` for the step t (1-based) being taken:
-    /// `g = grad + l2 p; p *= shrink; m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g g;
-    /// p -= (lr / bc1) m / (sqrt(v) / sqrt(bc2) + eps)`, where Adam (decoupled = 0) has
+    /// eps: T, weight_decay: T, bias_correction1: T, bias_correction2: T, decoupled: u32,
+    /// vmax: *T, amsgrad: u32)`, with `bias_correction{1,2} = 1 - beta{1,2}^t` for the step
+    /// t (1-based) being taken: `g = grad + l2 p; p *= shrink; m = b1 m + (1 - b1) g;
+    /// v = b2 v + (1 - b2) g g; vhat = amsgrad ? (vmax = max(vmax, v)) : v;
+    /// p -= (lr / bc1) m / (sqrt(vhat) / sqrt(bc2) + eps)`, where Adam (decoupled = 0) has
     /// `l2 = weight_decay, shrink = 1` and AdamW (decoupled = 1) `l2 = 0,
-    /// shrink = 1 - lr weight_decay`.
+    /// shrink = 1 - lr weight_decay` (vmax is not touched without amsgrad: may be null).
     pub const ADAM_STEP_F32: &str = "adam_step_f32";
     /// f64 twin of [`ADAM_STEP_F32`].
     pub const ADAM_STEP_F64: &str = "adam_step_f64";
@@ -470,30 +471,34 @@ pub mod optim {
     /// Tensors one multi-tensor launch updates at most (`MULTI_MAX` of `optim.cu`).
     pub const MULTI_MAX: usize = 32;
     /// `adam_step_multi_T(table: MultiTable, count: u32, lr, beta1, beta2, eps,
-    /// weight_decay, bias_correction1, bias_correction2: T, decoupled: u32)`: [`ADAM_STEP_F32`]
-    /// over `count <= MULTI_MAX` tensors in one launch. `MultiTable` (by value, 1160 bytes)
-    /// is `ptr: [u64; 4 * MULTI_MAX]` (tensor k's param, grad, m, v at `4k..4k+4`) then
-    /// `off: [u32; MULTI_MAX + 1]` (tensor k is elements `off[k]..off[k+1]`), padded to 8.
+    /// weight_decay, bias_correction1, bias_correction2: T, decoupled, amsgrad: u32)`:
+    /// [`ADAM_STEP_F32`] over `count <= MULTI_MAX` tensors in one launch. `MultiTable` (by
+    /// value, 1416 bytes) is `ptr: [u64; MULTI_PTRS * MULTI_MAX]` (tensor k's param, grad,
+    /// m, v, vmax at `5k..5k+5`) then `off: [u32; MULTI_MAX + 1]` (tensor k is elements
+    /// `off[k]..off[k+1]`), padded to 8.
     pub const ADAM_STEP_MULTI_F32: &str = "adam_step_multi_f32";
     /// f64 twin of [`ADAM_STEP_MULTI_F32`].
     pub const ADAM_STEP_MULTI_F64: &str = "adam_step_multi_f64";
     /// `sgd_step_multi_T(table: MultiTable, count: u32, lr, momentum, dampening,
     /// weight_decay: T, nesterov, first_step: u32)`: [`SGD_STEP_F32`] over many tensors,
-    /// `ptr[4k + 2]` the momentum buffer (unused at momentum 0).
+    /// `ptr[5k + 2]` the momentum buffer (unused at momentum 0).
     pub const SGD_STEP_MULTI_F32: &str = "sgd_step_multi_f32";
     /// f64 twin of [`SGD_STEP_MULTI_F32`].
     pub const SGD_STEP_MULTI_F64: &str = "sgd_step_multi_f64";
 
-    /// The bytes of a `MultiTable` holding `tensors`: each `([param, grad, s0, s1], len)`.
-    pub fn multi_table(tensors: &[([u64; 4], u32)]) -> Vec<u8> {
+    /// Addresses per tensor in a `MultiTable` (`MULTI_PTRS` of `optim.cu`).
+    pub const MULTI_PTRS: usize = 5;
+
+    /// The bytes of a `MultiTable` holding `tensors`: each `([param, grad, s0, s1, s2], len)`.
+    pub fn multi_table(tensors: &[([u64; MULTI_PTRS], u32)]) -> Vec<u8> {
         assert!(
             tensors.len() <= MULTI_MAX,
             "at most MULTI_MAX tensors per table"
         );
-        let mut ptr = [0u64; 4 * MULTI_MAX];
+        let mut ptr = [0u64; MULTI_PTRS * MULTI_MAX];
         let mut off = [0u32; MULTI_MAX + 1];
         for (k, (addrs, len)) in tensors.iter().enumerate() {
-            ptr[4 * k..4 * k + 4].copy_from_slice(addrs);
+            ptr[MULTI_PTRS * k..MULTI_PTRS * (k + 1)].copy_from_slice(addrs);
             off[k + 1] = off[k] + len;
         }
         let end = off[tensors.len()];
