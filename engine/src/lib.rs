@@ -26,8 +26,8 @@ pub use dtype::{DType, Float};
 pub use error::{Error, Result};
 pub use labels::Labels;
 pub use ops::{
-    AvgPool2dOptions, BceWithLogitsOptions, Conv2dParams, CrossEntropyOptions, MaxPool2dOptions, NllLossOptions,
-    Reduction, UnaryOp,
+    AvgPool2dOptions, BceWithLogitsOptions, Conv2dParams, CrossEntropyOptions, MaxPool2dOptions,
+    NllLossOptions, Reduction, UnaryOp,
 };
 pub use rng::Rng;
 pub use shape::{Layout, Shape};

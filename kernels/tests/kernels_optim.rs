@@ -108,7 +108,11 @@ fn adam_case<T: Elem>(ctx: &Context, rng: &mut Rng, n: usize, h: &Adam, grid: u3
         assert_rel(&format!("{what} m"), &download_t::<T>(ctx, pm, n), &m);
         assert_rel(&format!("{what} v"), &download_t::<T>(ctx, pv, n), &v);
         if h.amsgrad {
-            assert_rel(&format!("{what} vmax"), &download_t::<T>(ctx, pvmax, n), &vmax);
+            assert_rel(
+                &format!("{what} vmax"),
+                &download_t::<T>(ctx, pvmax, n),
+                &vmax,
+            );
         }
         ctx.free(pg).unwrap();
     }

@@ -183,8 +183,15 @@ fn cross_entropy_cases<T: Elem>(ctx: &Context, rng: &mut Rng) {
             );
             let what = format!("cross_entropy_fwd rows={rows} cols={cols} eps={eps}");
             assert_rel(&what, &download_t::<T>(ctx, ploss, rows), &loss_ref);
-            let w_ref: Vec<f64> = loss_ref.iter().map(|l| if l.is_nan() { f64::NAN } else { 1.0 }).collect();
-            assert_rel(&format!("{what} weights"), &download_t::<T>(ctx, pw, rows), &w_ref);
+            let w_ref: Vec<f64> = loss_ref
+                .iter()
+                .map(|l| if l.is_nan() { f64::NAN } else { 1.0 })
+                .collect();
+            assert_rel(
+                &format!("{what} weights"),
+                &download_t::<T>(ctx, pw, rows),
+                &w_ref,
+            );
 
             // Backward of the mean loss with an upstream gradient g read on the device.
             let g = T::from_f64(1.0 + rng.below(100) as f64 / 50.0);
@@ -194,7 +201,11 @@ fn cross_entropy_cases<T: Elem>(ctx: &Context, rng: &mut Rng) {
             for r in 0..rows {
                 let p = ref_softmax(&xf[r * cols..(r + 1) * cols]);
                 // An out-of-range label adds no target terms: only the smoothing's.
-                let a = if (labels[r] as usize) < cols { 1.0 } else { eps };
+                let a = if (labels[r] as usize) < cols {
+                    1.0
+                } else {
+                    eps
+                };
                 for c in 0..cols {
                     let hit = if c == labels[r] as usize {
                         1.0 - eps
@@ -214,7 +225,12 @@ fn cross_entropy_cases<T: Elem>(ctx: &Context, rng: &mut Rng) {
                 cols,
                 [
                     unweighted(),
-                    vec![KernelArg::Ptr(pg), KernelArg::U32(0), KernelArg::U64(0), inv_rows.arg()],
+                    vec![
+                        KernelArg::Ptr(pg),
+                        KernelArg::U32(0),
+                        KernelArg::U64(0),
+                        inv_rows.arg(),
+                    ],
                 ]
                 .concat(),
             );

@@ -124,7 +124,11 @@ fn cross_entropy_and_nll_values_match_reference_loops() {
 
         let n = nll_opts(&opts);
         let got = x.nll_loss_with(targets, &n).unwrap();
-        assert_close(&got.to_vec_f64().unwrap(), &ref_nll(&xv, 7, targets, &n), 1e-12);
+        assert_close(
+            &got.to_vec_f64().unwrap(),
+            &ref_nll(&xv, 7, targets, &n),
+            1e-12,
+        );
     }
 }
 
@@ -139,9 +143,17 @@ fn weighted_label_smoothing_by_hand() {
         label_smoothing: 0.2,
         ..Default::default()
     };
-    assert_close(&[x.cross_entropy_with(&[0], &opts).unwrap().item().unwrap()], &[0.95 * ln2], 1e-14);
+    assert_close(
+        &[x.cross_entropy_with(&[0], &opts).unwrap().item().unwrap()],
+        &[0.95 * ln2],
+        1e-14,
+    );
     opts.reduction = Reduction::Sum;
-    assert_close(&[x.cross_entropy_with(&[0], &opts).unwrap().item().unwrap()], &[1.9 * ln2], 1e-14);
+    assert_close(
+        &[x.cross_entropy_with(&[0], &opts).unwrap().item().unwrap()],
+        &[1.9 * ln2],
+        1e-14,
+    );
     // Weighted mean without smoothing: (2 * 1 + 0.5 * 3) / (2 + 0.5) for logp = -(1, 3).
     let logp = Tensor::from_vec(vec![-1.0f64, -5.0, -7.0, -3.0], [2, 2]).unwrap();
     let nll = NllLossOptions {
@@ -167,16 +179,31 @@ fn all_ignored_gives_nan_mean_zero_sum_and_zero_gradient() {
     let loss = x.cross_entropy_with(&[1, 1, 1], &opts).unwrap();
     assert_eq!(loss.item().unwrap(), 0.0);
     loss.backward().unwrap();
-    assert!(x.grad().unwrap().to_vec_f64().unwrap().iter().all(|&g| g == 0.0));
+    assert!(x
+        .grad()
+        .unwrap()
+        .to_vec_f64()
+        .unwrap()
+        .iter()
+        .all(|&g| g == 0.0));
     opts.reduction = Reduction::None;
-    let rows = x.cross_entropy_with(&[1, 0, 1], &opts).unwrap().to_vec_f64().unwrap();
+    let rows = x
+        .cross_entropy_with(&[1, 0, 1], &opts)
+        .unwrap()
+        .to_vec_f64()
+        .unwrap();
     assert_eq!((rows[0], rows[2]), (0.0, 0.0));
     assert!(rows[1] > 0.0);
     let nll = NllLossOptions {
         ignore_index: 3,
         ..Default::default()
     };
-    assert!(x.nll_loss_with(&[3, 3, 3], &nll).unwrap().item().unwrap().is_nan());
+    assert!(x
+        .nll_loss_with(&[3, 3, 3], &nll)
+        .unwrap()
+        .item()
+        .unwrap()
+        .is_nan());
 }
 
 #[test]
@@ -189,7 +216,9 @@ fn class_loss_gradchecks_over_every_option() {
         } else {
             &TARGETS
         };
-        check(std::slice::from_ref(&x), |a| a[0].cross_entropy_with(targets, &opts));
+        check(std::slice::from_ref(&x), |a| {
+            a[0].cross_entropy_with(targets, &opts)
+        });
         let n = nll_opts(&opts);
         check(std::slice::from_ref(&x), |a| {
             a[0].log_softmax(1)?.nll_loss_with(targets, &n)
@@ -204,8 +233,14 @@ fn bad_class_loss_arguments_are_errors() {
         weight: Some(vec![1.0, 2.0]),
         ..Default::default()
     };
-    let e = x.cross_entropy_with(&[0, 1], &short).unwrap_err().to_string();
-    assert!(e.contains("cross_entropy") && e.contains("weight has 2 elements for 3 classes"), "{e}");
+    let e = x
+        .cross_entropy_with(&[0, 1], &short)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("cross_entropy") && e.contains("weight has 2 elements for 3 classes"),
+        "{e}"
+    );
     let e = x
         .nll_loss_with(&[0, 1], &nll_opts(&short))
         .unwrap_err()
@@ -223,7 +258,10 @@ fn bad_class_loss_arguments_are_errors() {
         label_smoothing: 1.5,
         ..Default::default()
     };
-    let e = x.cross_entropy_with(&[0, 1], &smooth).unwrap_err().to_string();
+    let e = x
+        .cross_entropy_with(&[0, 1], &smooth)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("label_smoothing"), "{e}");
 }
 
@@ -257,7 +295,11 @@ fn device_labels_with_options_match_the_cpu() {
         label_smoothing: 0.2,
         reduction: Reduction::Mean,
     };
-    let want = x.cross_entropy_with(&TARGETS, &opts).unwrap().item().unwrap();
+    let want = x
+        .cross_entropy_with(&TARGETS, &opts)
+        .unwrap()
+        .item()
+        .unwrap();
     for dev in cuda_devices() {
         let labels = Labels::host(&TARGETS).to_device(dev).unwrap();
         let xd = x.to_device(dev).unwrap();
@@ -301,7 +343,11 @@ fn mse_and_bce_values_match_reference_loops() {
                 })
                 .collect();
             let got = x.binary_cross_entropy_with_logits(&y, &opts).unwrap();
-            assert_close(&got.to_vec_f64().unwrap(), &reduce_ref(rows, 15.0, reduction), 1e-12);
+            assert_close(
+                &got.to_vec_f64().unwrap(),
+                &reduce_ref(rows, 15.0, reduction),
+                1e-12,
+            );
         }
     }
 }
@@ -309,7 +355,9 @@ fn mse_and_bce_values_match_reference_loops() {
 #[test]
 fn bce_is_stable_and_exact_at_the_corners() {
     // Huge logits: no overflow; the loss is the linear tail (1 - y) x or -y x.
-    let x = Tensor::from_vec(vec![500.0f64, -500.0, 0.0], [3]).unwrap().requires_grad_(true);
+    let x = Tensor::from_vec(vec![500.0f64, -500.0, 0.0], [3])
+        .unwrap()
+        .requires_grad_(true);
     let y = Tensor::from_vec(vec![0.25f64, 0.25, 0.3], [3]).unwrap();
     let opts = BceWithLogitsOptions {
         reduction: Reduction::None,
@@ -317,10 +365,18 @@ fn bce_is_stable_and_exact_at_the_corners() {
     };
     let l = x.binary_cross_entropy_with_logits(&y, &opts).unwrap();
     let v = l.to_vec_f64().unwrap();
-    assert_close(&v, &[0.75 * 500.0, 0.25 * 500.0, std::f64::consts::LN_2], 1e-12);
+    assert_close(
+        &v,
+        &[0.75 * 500.0, 0.25 * 500.0, std::f64::consts::LN_2],
+        1e-12,
+    );
     l.sum_all().unwrap().backward().unwrap();
     // d/dx = sigmoid(x) - y: 0.75, -0.25, and at exactly 0, 0.5 - 0.3 = 0.2.
-    assert_close(&x.grad().unwrap().to_vec_f64().unwrap(), &[0.75, -0.25, 0.2], 1e-12);
+    assert_close(
+        &x.grad().unwrap().to_vec_f64().unwrap(),
+        &[0.75, -0.25, 0.2],
+        1e-12,
+    );
 }
 
 #[test]
@@ -360,7 +416,10 @@ fn bce_rejects_mismatched_shapes() {
         .binary_cross_entropy_with_logits(&y, &BceWithLogitsOptions::default())
         .unwrap_err()
         .to_string();
-    assert!(e.contains("binary_cross_entropy_with_logits") && e.contains("same as input size"), "{e}");
+    assert!(
+        e.contains("binary_cross_entropy_with_logits") && e.contains("same as input size"),
+        "{e}"
+    );
     let pw = Tensor::ones([4], DType::F64, Device::Cpu).unwrap();
     let opts = BceWithLogitsOptions {
         pos_weight: Some(pw),
@@ -376,7 +435,9 @@ fn mse_and_bce_agree_on_cuda_sim() {
     let w = Tensor::rand([6], 0.5, 2.0, DType::F32, Device::Cpu, &mut rng).unwrap();
     let pw = Tensor::rand([6], 0.5, 3.0, DType::F32, Device::Cpu, &mut rng).unwrap();
     for reduction in REDUCTIONS {
-        assert_agrees("mse_loss", &xy, F32_TOL, |t| t[0].mse_loss(&t[1], reduction));
+        assert_agrees("mse_loss", &xy, F32_TOL, |t| {
+            t[0].mse_loss(&t[1], reduction)
+        });
         assert_agrees("bce_with_logits", &xy, F32_TOL, |t| {
             let dev = t[0].device();
             let opts = BceWithLogitsOptions {

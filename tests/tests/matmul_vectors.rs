@@ -27,7 +27,11 @@ fn ref_matmul(a: &Tensor, b: &Tensor) -> Vec<f64> {
         let (oa, ob) = ((bi % ba) * m * k, (bi % bb) * k * n);
         for i in 0..m {
             for j in 0..n {
-                out.push((0..k).map(|p| av[oa + i * k + p] * bv[ob + p * n + j]).sum());
+                out.push(
+                    (0..k)
+                        .map(|p| av[oa + i * k + p] * bv[ob + p * n + j])
+                        .sum(),
+                );
             }
         }
     }
@@ -77,7 +81,10 @@ fn vector_shape_errors() {
     let a = Tensor::zeros([3], DType::F64, Device::Cpu).unwrap();
     let b = Tensor::zeros([4], DType::F64, Device::Cpu).unwrap();
     let e = a.matmul(&b).unwrap_err().to_string();
-    assert!(e.contains("matmul") && e.contains("inner dimensions"), "{e}");
+    assert!(
+        e.contains("matmul") && e.contains("inner dimensions"),
+        "{e}"
+    );
     let m = Tensor::zeros([4, 2], DType::F64, Device::Cpu).unwrap();
     assert!(a.matmul(&m).is_err());
     let s = Tensor::scalar(2.0, DType::F64, Device::Cpu).unwrap();

@@ -54,7 +54,9 @@ fn grads(rng: &mut Rng, steps: usize, n: usize) -> Vec<Vec<f64>> {
     (0..steps)
         .map(|s| {
             let scale = if s < 2 { 1.0 } else { 0.05 };
-            (0..n).map(|_| scale * (rng.uniform() * 2.0 - 1.0)).collect()
+            (0..n)
+                .map(|_| scale * (rng.uniform() * 2.0 - 1.0))
+                .collect()
         })
         .collect()
 }
@@ -74,7 +76,9 @@ fn amsgrad_matches_pytorch_reference_adam_and_adamw() {
     let mut rng = Rng::new(401);
     for decoupled in [false, true] {
         let p0: Vec<f64> = (0..7).map(|_| rng.uniform() * 2.0 - 1.0).collect();
-        let p = Tensor::from_vec(p0.clone(), [7]).unwrap().requires_grad_(true);
+        let p = Tensor::from_vec(p0.clone(), [7])
+            .unwrap()
+            .requires_grad_(true);
         let (lr, wd) = (0.05, 0.1);
         let mut opt = if decoupled {
             AdamW::new(vec![p.clone()], lr).weight_decay(wd)
@@ -112,7 +116,10 @@ fn amsgrad_matches_pytorch_reference_adam_and_adamw() {
         }
         assert_close(&p.to_vec_f64().unwrap(), &want, 1e-13);
         // The maximum mattered: plain Adam ends elsewhere.
-        assert!(rel_error(&without, &want) > 1e-4, "amsgrad made no difference");
+        assert!(
+            rel_error(&without, &want) > 1e-4,
+            "amsgrad made no difference"
+        );
         let state = opt.state();
         let vmax = state
             .iter()
@@ -127,14 +134,18 @@ fn amsgrad_state_round_trips_and_is_required() {
     let mut rng = Rng::new(402);
     let gs = grads(&mut rng, 5, 4);
     let make = |p: &Tensor| Adam::new(vec![p.clone()], 0.1).amsgrad(true);
-    let p = Tensor::from_vec(vec![0.5, -0.25, 1.0, 2.0], [4]).unwrap().requires_grad_(true);
+    let p = Tensor::from_vec(vec![0.5, -0.25, 1.0, 2.0], [4])
+        .unwrap()
+        .requires_grad_(true);
     let mut a = make(&p);
     for g in &gs[..3] {
         set_grad(&p, g);
         a.step().unwrap();
     }
     // Resume a copy from the state after 3 steps; both take the last 2 steps.
-    let q = Tensor::from_vec(p.to_vec_f64().unwrap(), [4]).unwrap().requires_grad_(true);
+    let q = Tensor::from_vec(p.to_vec_f64().unwrap(), [4])
+        .unwrap()
+        .requires_grad_(true);
     let mut b = make(&q);
     b.load_state(&a.state()).unwrap();
     for g in &gs[3..] {
@@ -165,7 +176,11 @@ fn amsgrad_multi_tensor_kernel_agrees_on_cuda_sim() {
     let shapes: [&[usize]; 3] = [&[5, 3], &[3], &[17]];
     let starts: Vec<Vec<f64>> = shapes
         .iter()
-        .map(|s| (0..s.iter().product()).map(|_| rng.uniform() - 0.5).collect())
+        .map(|s| {
+            (0..s.iter().product())
+                .map(|_| rng.uniform() - 0.5)
+                .collect()
+        })
         .collect();
     let steps: Vec<Vec<Vec<f64>>> = shapes
         .iter()
@@ -215,7 +230,10 @@ fn amsgrad_multi_tensor_kernel_agrees_on_cuda_sim() {
                 // The device rounds the step's coefficients (1 - beta2, lr / bc1, ...) to f32
                 // where the CPU computes them in f64 (PyTorch's Python scalars): about 1.3e-5
                 // relative in the second moments, as for plain Adam (see cuda_optim.rs).
-                assert!(e < 1e-4, "tensor {i} on {dev} (decoupled={decoupled}): {e:.2e}");
+                assert!(
+                    e < 1e-4,
+                    "tensor {i} on {dev} (decoupled={decoupled}): {e:.2e}"
+                );
             }
         }
     }
@@ -241,7 +259,10 @@ fn one_cycle_linear_two_phases_by_hand() {
     let got: Vec<f64> = at.iter().map(|&t| s.lr_at(t)).collect();
     assert_close(&got, &want_lr, 1e-14);
     // Momentum: 0.95 -> 0.85 over phase 1, back to 0.95 at the end.
-    let got: Vec<f64> = [0, 1, 2, 9].iter().map(|&t| s.momentum_at(t).unwrap()).collect();
+    let got: Vec<f64> = [0, 1, 2, 9]
+        .iter()
+        .map(|&t| s.momentum_at(t).unwrap())
+        .collect();
     assert_close(&got, &[0.95, 0.90, 0.85, 0.95], 1e-14);
 }
 
@@ -286,7 +307,11 @@ fn one_cycle_three_phases_by_hand() {
 fn one_cycle_default_is_unchanged_cosine() {
     // PyTorch's default cosine two-phase values at the phase boundaries.
     let s = OneCycle::new(0.1, 100);
-    assert_close(&[s.lr_at(0), s.lr_at(29), s.lr_at(99)], &[0.004, 0.1, 4e-7], 1e-15);
+    assert_close(
+        &[s.lr_at(0), s.lr_at(29), s.lr_at(99)],
+        &[0.004, 0.1, 4e-7],
+        1e-15,
+    );
     let mid = s.lr_at(64);
     assert_close(&[mid], &[(0.1 + 4e-7) / 2.0], 1e-12);
 }

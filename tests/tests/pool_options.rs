@@ -166,7 +166,9 @@ fn hand_derived_corners() {
         ceil_mode: true,
         ..Default::default()
     };
-    let y = row(vec![1.0, 2.0, 3.0]).avg_pool2d_with((1, 2), &o).unwrap();
+    let y = row(vec![1.0, 2.0, 3.0])
+        .avg_pool2d_with((1, 2), &o)
+        .unwrap();
     assert_close(&y.to_vec_f64().unwrap(), &[1.5, 3.0], 1e-15);
     // k 3 s 2 p 1 ceil on [1, 2, 3, 4]: windows at -1, 1, 3; the last covers 3..6 of which
     // 3..5 is inside the padded input: divisor 2 with padding counted, 1 without.
@@ -200,10 +202,16 @@ fn values_match_reference_loops() {
         let x = distinct(shape, &mut rng);
         let xv = x.to_vec_f64().unwrap();
         let what = format!("{shape:?} {ay:?} {ax:?} ceil={ceil}");
-        let y = x.max_pool2d_with((ay.k, ax.k), &max_opts(ay, ax, ceil)).unwrap();
+        let y = x
+            .max_pool2d_with((ay.k, ax.k), &max_opts(ay, ax, ceil))
+            .unwrap();
         assert_eq!(y.dim(2) as i64, out_len(shape[2], ay, ceil), "{what}");
         assert_eq!(y.dim(3) as i64, out_len(shape[3], ax, ceil), "{what}");
-        assert_close(&y.to_vec_f64().unwrap(), &ref_max(&xv, shape, ay, ax, ceil), 1e-15);
+        assert_close(
+            &y.to_vec_f64().unwrap(),
+            &ref_max(&xv, shape, ay, ax, ceil),
+            1e-15,
+        );
         let (ay1, ax1) = (Axis { d: 1, ..ay }, Axis { d: 1, ..ax });
         for count_pad in [true, false] {
             let o = avg_opts(ay1, ax1, ceil, count_pad);
@@ -220,10 +228,14 @@ fn pool_option_gradchecks() {
     for (shape, ay, ax, ceil) in cases() {
         let x = distinct(shape, &mut rng);
         let o = max_opts(ay, ax, ceil);
-        check(std::slice::from_ref(&x), |a| a[0].max_pool2d_with((ay.k, ax.k), &o));
+        check(std::slice::from_ref(&x), |a| {
+            a[0].max_pool2d_with((ay.k, ax.k), &o)
+        });
         for count_pad in [true, false] {
             let o = avg_opts(ay, ax, ceil, count_pad);
-            check(std::slice::from_ref(&x), |a| a[0].avg_pool2d_with((ay.k, ax.k), &o));
+            check(std::slice::from_ref(&x), |a| {
+                a[0].avg_pool2d_with((ay.k, ax.k), &o)
+            });
         }
     }
 }
@@ -264,7 +276,10 @@ fn bad_pool_arguments_are_errors() {
         ceil_mode: true,
     };
     let e = x.max_pool2d_with((3, 3), &o).unwrap_err().to_string();
-    assert!(e.contains("max_pool2d") && e.contains("no input element"), "{e}");
+    assert!(
+        e.contains("max_pool2d") && e.contains("no input element"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -283,4 +298,40 @@ fn pool_options_agree_on_cuda_sim() {
             });
         }
     }
+}
+
+#[test]
+fn pool_layers_take_the_options() {
+    use engine::nn::{AvgPool2d, MaxPool2d, Module};
+    let mut rng = Rng::new(204);
+    let x = distinct([1, 2, 5, 7], &mut rng);
+    let layer = MaxPool2d::new(3)
+        .stride(2)
+        .padding(1)
+        .dilation(2)
+        .ceil_mode(true);
+    assert_eq!(
+        layer.describe(),
+        "MaxPool2d(kernel_size=3, stride=2, padding=1, dilation=2, ceil_mode=True)"
+    );
+    let o = MaxPool2dOptions {
+        stride: Some((2, 2)),
+        padding: (1, 1),
+        dilation: Some((2, 2)),
+        ceil_mode: true,
+    };
+    let want = x.max_pool2d_with((3, 3), &o).unwrap().to_vec_f64().unwrap();
+    assert_eq!(layer.forward(&x).unwrap().to_vec_f64().unwrap(), want);
+    let layer = AvgPool2d::new(2)
+        .padding(1)
+        .ceil_mode(true)
+        .count_include_pad(false);
+    let o = AvgPool2dOptions {
+        padding: (1, 1),
+        ceil_mode: true,
+        count_include_pad: false,
+        ..Default::default()
+    };
+    let want = x.avg_pool2d_with((2, 2), &o).unwrap().to_vec_f64().unwrap();
+    assert_eq!(layer.forward(&x).unwrap().to_vec_f64().unwrap(), want);
 }

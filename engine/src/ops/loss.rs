@@ -121,7 +121,8 @@ impl Tensor {
                 let tg = saved.host_targets();
                 let (rows, weights, stats) = match kind {
                     ClassLoss::CrossEntropy => {
-                        let (stats, rows, weights) = cpu::softmax::cross_entropy_fwd(v, &tg, c, eps);
+                        let (stats, rows, weights) =
+                            cpu::softmax::cross_entropy_fwd(v, &tg, c, eps);
                         let stats = Storage::Cpu(F::into_storage(stats));
                         (rows, weights, Some(Tensor::from_storage(stats, [n, 2])?))
                     }
@@ -312,4 +313,3 @@ impl BackwardOp for ClassLossBackward {
         Ok(vec![Some(Tensor::from_storage(dx, x.shape())?)])
     }
 }
-

@@ -17,10 +17,10 @@ pub mod transfer;
 pub mod view;
 
 pub use conv::Conv2dParams;
-pub use pool::{AvgPool2dOptions, MaxPool2dOptions};
 pub use elementwise::UnaryOp;
 pub use loss_options::{CrossEntropyOptions, NllLossOptions, Reduction};
 pub use pointwise_loss::BceWithLogitsOptions;
+pub use pool::{AvgPool2dOptions, MaxPool2dOptions};
 
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;

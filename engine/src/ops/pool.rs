@@ -72,7 +72,11 @@ impl Tensor {
 
     /// `torch.nn.functional.max_pool2d` with every option; `padding` must be at most half
     /// the kernel (as in PyTorch).
-    pub fn max_pool2d_with(&self, kernel: (usize, usize), opts: &MaxPool2dOptions) -> Result<Tensor> {
+    pub fn max_pool2d_with(
+        &self,
+        kernel: (usize, usize),
+        opts: &MaxPool2dOptions,
+    ) -> Result<Tensor> {
         const OP: &str = "max_pool2d";
         let dilation = opts.dilation.unwrap_or((1, 1));
         let geometry = PoolGeometry {
@@ -134,7 +138,11 @@ impl Tensor {
     /// `torch.nn.functional.avg_pool2d` with `ceil_mode` and `count_include_pad` (PyTorch's
     /// divisor: a ceil-mode window that runs past the right padding is divided by its part
     /// inside the padded input).
-    pub fn avg_pool2d_with(&self, kernel: (usize, usize), opts: &AvgPool2dOptions) -> Result<Tensor> {
+    pub fn avg_pool2d_with(
+        &self,
+        kernel: (usize, usize),
+        opts: &AvgPool2dOptions,
+    ) -> Result<Tensor> {
         let geometry = PoolGeometry {
             kernel,
             stride: opts.stride.unwrap_or(kernel),

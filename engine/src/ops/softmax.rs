@@ -62,7 +62,6 @@ impl Tensor {
             log,
         }))
     }
-
 }
 
 struct SoftmaxBackward {

@@ -96,7 +96,11 @@ impl Sliding {
             .map(|o| {
                 let lo = o * self.s as i64 - p;
                 // The first tap at or after 0, and one past the last tap, clipped.
-                let first = if lo < 0 { lo + (-lo + d - 1) / d * d } else { lo };
+                let first = if lo < 0 {
+                    lo + (-lo + d - 1) / d * d
+                } else {
+                    lo
+                };
                 let end = (lo + d * (k - 1) + 1).min(size as i64);
                 let padded = (lo + k).min(size as i64 + p) - lo;
                 let clipped = (lo + k).min(size as i64) - lo.max(0);

@@ -218,7 +218,9 @@ pub fn cross_entropy_bwd<F: Float>(
     let k = per_task(c);
     let smooth = F::from_f64(eps / c as f64);
     let wsum = F::from_f64(tg.weight_sum(c));
-    let weight: Option<Vec<F>> = tg.weight.map(|w| w.iter().map(|&v| F::from_f64(v)).collect());
+    let weight: Option<Vec<F>> = tg
+        .weight
+        .map(|w| w.iter().map(|&v| F::from_f64(v)).collect());
     dx.par_chunks_mut(k * c)
         .zip(x.par_chunks(k * c))
         .zip(stats.par_chunks(2 * k).zip(scale.par_chunks(k)))

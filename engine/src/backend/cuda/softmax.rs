@@ -147,7 +147,13 @@ pub fn class_loss_rows(
         }
     };
     args.push(Arg::U32(tg.ignore));
-    dev.launch_typed(Module::Softmax, base, dt, class_launch(kind, rows, rows), &args)?;
+    dev.launch_typed(
+        Module::Softmax,
+        base,
+        dt,
+        class_launch(kind, rows, rows),
+        &args,
+    )?;
     Ok((loss, weights))
 }
 
