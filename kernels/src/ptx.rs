@@ -611,13 +611,15 @@ pub mod conv {
 }
 
 /// Entry points of `pool.ptx` over dense `(planes, h, w)`; `tab` is the u32 window table
-/// `rows[3*oh] | cols[3*ow] | row_cover[2*h] | col_cover[2*w]` (each window `start, end,
-/// div`; each cover `first, last + 1` of the outputs whose windows hold that input line).
+/// `rows[4*oh] | cols[4*ow] | row_cover[2*h] | col_cover[2*w]` (each window `start, end,
+/// div, step`: the taps `start, start + step, ..` below `end`, step > 1 only for a dilated
+/// max pool; each cover `first, last + 1` of the outputs whose window spans hold that input
+/// line).
 /// Dims are `planes, h, w, oh, ow: u32`. 1-D block of 256 threads, any grid.
 pub mod pool {
     pub const THREADS: u32 = 256;
-    /// `max_pool2d_fwd_T(x, y, argmax: *u32, tab, dims..)`: window maxima and their in-plane
-    /// index (first maximum; a NaN takes over, as on the CPU).
+    /// `max_pool2d_fwd_T(x, y, argmax: *u32, tab, dims..)`: maxima over each window's taps
+    /// and their in-plane index (first maximum; a NaN takes over, as on the CPU).
     pub const MAX_FWD_F32: &str = "max_pool2d_fwd_f32";
     pub const MAX_FWD_F64: &str = "max_pool2d_fwd_f64";
     /// `max_pool2d_bwd_T(dy, argmax, tab, dx, dims..)`: each input sums the upstream

@@ -262,11 +262,11 @@ fn run<F: Float, K: FusedUpdate>(
     // states.
     let mut state_chunks: Vec<std::slice::ChunksMut<'_, F>> =
         states.iter_mut().map(|s| s.chunks_mut(CHUNK)).collect();
-    let tasks: Vec<(&mut [F], &[F], Vec<&mut [F]>)> = p
+    let tasks: Vec<_> = p
         .chunks_mut(CHUNK)
         .zip(g.chunks(CHUNK))
         .map(|(p, g)| {
-            let s = state_chunks
+            let s: Vec<&mut [F]> = state_chunks
                 .iter_mut()
                 .map(|c| c.next().unwrap_or_default())
                 .collect();
