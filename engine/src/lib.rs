@@ -25,7 +25,10 @@ pub use device::{Device, Storage};
 pub use dtype::{DType, Float};
 pub use error::{Error, Result};
 pub use labels::Labels;
-pub use ops::{Conv2dParams, UnaryOp};
+pub use ops::{
+    AvgPool2dOptions, BceWithLogitsOptions, Conv2dParams, CrossEntropyOptions, MaxPool2dOptions,
+    NllLossOptions, Reduction, UnaryOp,
+};
 pub use rng::Rng;
 pub use shape::{Layout, Shape};
 pub use tensor::{Tensor, TensorId};

@@ -3,8 +3,8 @@
 // (`adam_step`, `sgd_step`), or over up to MULTI_MAX tensors of a model in one launch
 // (`adam_step_multi`, `sgd_step_multi`). The multi-tensor table travels by value in the
 // launch's parameters (no device table to upload, whatever the addresses): tensor k covers
-// elements off[k] .. off[k+1] of the concatenation, ptr[4k .. 4k+4] its (param, grad,
-// state0, state1) addresses.
+// elements off[k] .. off[k+1] of the concatenation, ptr[5k .. 5k+5] its (param, grad,
+// state0, state1, state2) addresses.
 // Launch: 1-D, 256 threads per block, any grid (grid-stride); elementwise, no races.
 #include "common.cuh"
 #include "math.cuh"
@@ -15,12 +15,15 @@
 // parameter shrunk by lr * weight_decay first). bias_correction1 = 1 - beta1^t,
 // bias_correction2 = 1 - beta2^t for the step t (1-based) being taken:
 //   g = grad + l2 * p;  p *= shrink;  m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g g;
-//   p -= (lr / bc1) * m / (sqrt(v) / sqrt(bc2) + eps)
+//   amsgrad: vmax = max(vmax, v) and vhat = vmax, else vhat = v (PyTorch: the maximum of
+//   the raw second moments, bias-corrected afterwards);
+//   p -= (lr / bc1) * m / (sqrt(vhat) / sqrt(bc2) + eps)
 // The per-step coefficients once, and the update of element i of one tensor.
 template <typename T> struct AdamRule {
     T l2, shrink, step_size, bc2_sqrt, beta1, beta2, one_b1, one_b2, eps;
+    unsigned amsgrad;
     __device__ __forceinline__ AdamRule(T lr, T b1, T b2, T e, T weight_decay, T bc1, T bc2,
-                                        unsigned decoupled) {
+                                        unsigned decoupled, unsigned ams) {
         l2 = decoupled ? T(0) : weight_decay;
         shrink = decoupled ? T(1) - lr * weight_decay : T(1);
         step_size = lr / bc1;
@@ -30,8 +33,9 @@ template <typename T> struct AdamRule {
         one_b1 = T(1) - b1;
         one_b2 = T(1) - b2;
         eps = e;
+        amsgrad = ams;
     }
-    __device__ __forceinline__ void update(T* param, const T* grad, T* m, T* v,
+    __device__ __forceinline__ void update(T* param, const T* grad, T* m, T* v, T* vmax,
                                            unsigned long long i) const {
         T p = param[i];
         T g = grad[i] + l2 * p;
@@ -40,6 +44,11 @@ template <typename T> struct AdamRule {
         T vi = beta2 * v[i] + one_b2 * g * g;
         m[i] = mi;
         v[i] = vi;
+        if (amsgrad) {
+            T old = vmax[i];
+            vi = old >= vi ? old : vi;  // a NaN v propagates, like torch.maximum
+            vmax[i] = vi;
+        }
         param[i] = p - step_size * mi / (dsqrt(vi) / bc2_sqrt + eps);
     }
 };
@@ -49,10 +58,11 @@ __device__ __forceinline__ void adam_step(T* __restrict__ param, const T* __rest
                                           T* __restrict__ m, T* __restrict__ v, unsigned n,
                                           T lr, T beta1, T beta2, T eps, T weight_decay,
                                           T bias_correction1, T bias_correction2,
-                                          unsigned decoupled) {
+                                          unsigned decoupled, T* __restrict__ vmax,
+                                          unsigned amsgrad) {
     AdamRule<T> rule(lr, beta1, beta2, eps, weight_decay, bias_correction1, bias_correction2,
-                     decoupled);
-    GRID_STRIDE_LOOP(i, n) { rule.update(param, grad, m, v, i); }
+                     decoupled, amsgrad);
+    GRID_STRIDE_LOOP(i, n) { rule.update(param, grad, m, v, vmax, i); }
 }
 
 // SGD with optional momentum, dampening, weight decay and Nesterov:
@@ -96,9 +106,10 @@ __device__ __forceinline__ void sgd_step(T* __restrict__ param, const T* __restr
 }
 
 #define MULTI_MAX 32
+#define MULTI_PTRS 5
 
 struct MultiTable {
-    unsigned long long ptr[4 * MULTI_MAX];
+    unsigned long long ptr[MULTI_PTRS * MULTI_MAX];
     unsigned off[MULTI_MAX + 1];
 };
 
@@ -117,13 +128,13 @@ template <typename T>
 __device__ __forceinline__ void adam_step_multi(const MultiTable& t, unsigned count, T lr,
                                                 T beta1, T beta2, T eps, T weight_decay,
                                                 T bias_correction1, T bias_correction2,
-                                                unsigned decoupled) {
+                                                unsigned decoupled, unsigned amsgrad) {
     AdamRule<T> rule(lr, beta1, beta2, eps, weight_decay, bias_correction1, bias_correction2,
-                     decoupled);
+                     decoupled, amsgrad);
     GRID_STRIDE_LOOP(e, t.off[count]) {
         unsigned k = tensor_of(&t, count, e);
-        rule.update((T*)t.ptr[4 * k], (const T*)t.ptr[4 * k + 1], (T*)t.ptr[4 * k + 2],
-                    (T*)t.ptr[4 * k + 3], e - t.off[k]);
+        const unsigned long long* a = t.ptr + MULTI_PTRS * k;
+        rule.update((T*)a[0], (const T*)a[1], (T*)a[2], (T*)a[3], (T*)a[4], e - t.off[k]);
     }
 }
 
@@ -135,8 +146,8 @@ __device__ __forceinline__ void sgd_step_multi(const MultiTable& t, unsigned cou
     SgdRule<T> rule(lr, momentum, dampening, weight_decay, nesterov, first_step);
     GRID_STRIDE_LOOP(e, t.off[count]) {
         unsigned k = tensor_of(&t, count, e);
-        rule.update((T*)t.ptr[4 * k], (const T*)t.ptr[4 * k + 1], (T*)t.ptr[4 * k + 2],
-                    e - t.off[k]);
+        const unsigned long long* a = t.ptr + MULTI_PTRS * k;
+        rule.update((T*)a[0], (const T*)a[1], (T*)a[2], e - t.off[k]);
     }
 }
 
@@ -144,9 +155,9 @@ __device__ __forceinline__ void sgd_step_multi(const MultiTable& t, unsigned cou
     extern "C" __global__ void __launch_bounds__(OPTIM_THREADS)                                \
         adam_step_##S(T* param, const T* grad, T* m, T* v, unsigned n, T lr, T beta1, T beta2,  \
                       T eps, T weight_decay, T bias_correction1, T bias_correction2,           \
-                      unsigned decoupled) {                                                    \
+                      unsigned decoupled, T* vmax, unsigned amsgrad) {                         \
         adam_step<T>(param, grad, m, v, n, lr, beta1, beta2, eps, weight_decay,                \
-                     bias_correction1, bias_correction2, decoupled);                           \
+                     bias_correction1, bias_correction2, decoupled, vmax, amsgrad);            \
     }                                                                                          \
     extern "C" __global__ void __launch_bounds__(OPTIM_THREADS)                                \
         sgd_step_##S(T* param, const T* grad, T* momentum_buf, unsigned n, T lr, T momentum,    \
@@ -157,9 +168,9 @@ __device__ __forceinline__ void sgd_step_multi(const MultiTable& t, unsigned cou
     extern "C" __global__ void __launch_bounds__(OPTIM_THREADS)                                \
         adam_step_multi_##S(MultiTable table, unsigned count, T lr, T beta1, T beta2, T eps,   \
                             T weight_decay, T bias_correction1, T bias_correction2,            \
-                            unsigned decoupled) {                                              \
+                            unsigned decoupled, unsigned amsgrad) {                            \
         adam_step_multi<T>(table, count, lr, beta1, beta2, eps, weight_decay,                  \
-                           bias_correction1, bias_correction2, decoupled);                     \
+                           bias_correction1, bias_correction2, decoupled, amsgrad);            \
     }                                                                                          \
     extern "C" __global__ void __launch_bounds__(OPTIM_THREADS)                                \
         sgd_step_multi_##S(MultiTable table, unsigned count, T lr, T momentum, T dampening,    \

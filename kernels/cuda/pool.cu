@@ -4,8 +4,10 @@
 // outputs whose windows cover it (windows are monotone), so the backward passes gather
 // (each input sums its covering outputs in output order: deterministic, no atomics).
 //
-// tab (u32): rows[3*oh] | cols[3*ow] | row_cover[2*h] | col_cover[2*w], each window as
-// (start, end, div) and each cover as (first, last + 1).
+// tab (u32): rows[4*oh] | cols[4*ow] | row_cover[2*h] | col_cover[2*w], each window as
+// (start, end, div, step: the taps start, start + step, ... below end; step > 1 only for a
+// dilated max pool) and each cover as (first, last + 1) (for a dilated window, the outputs
+// whose span covers the input: the argmax test picks the true ones).
 // Launch: 1-D, 256 threads per block, any grid (grid-stride loops).
 #include "common.cuh"
 #include "math.cuh"
@@ -20,8 +22,8 @@ __device__ __forceinline__ PoolTabs pool_tabs(const unsigned* tab, unsigned h, u
                                               unsigned ow) {
     PoolTabs t;
     t.rows = tab;
-    t.cols = tab + 3 * oh;
-    t.rcov = tab + 3 * (oh + ow);
+    t.cols = tab + 4 * oh;
+    t.rcov = tab + 4 * (oh + ow);
     t.ccov = t.rcov + 2 * h;
     return t;
 }
@@ -38,12 +40,12 @@ __device__ __forceinline__ void max_pool_fwd(const T* __restrict__ x, T* __restr
         unsigned ox = k % ow, oy = (k / ow) % oh;
         unsigned long long p = k / ((unsigned long long)ow * oh);
         const T* xp = x + p * h * w;
-        unsigned r0 = t.rows[3 * oy], r1 = t.rows[3 * oy + 1];
-        unsigned c0 = t.cols[3 * ox], c1 = t.cols[3 * ox + 1];
+        unsigned r0 = t.rows[4 * oy], r1 = t.rows[4 * oy + 1], rs = t.rows[4 * oy + 3];
+        unsigned c0 = t.cols[4 * ox], c1 = t.cols[4 * ox + 1], cs = t.cols[4 * ox + 3];
         T best = -dinf<T>();
         unsigned arg = r0 * w + c0;
-        for (unsigned yy = r0; yy < r1; ++yy)
-            for (unsigned xx = c0; xx < c1; ++xx) {
+        for (unsigned yy = r0; yy < r1; yy += rs)
+            for (unsigned xx = c0; xx < c1; xx += cs) {
                 T v = xp[yy * w + xx];
                 if (v > best || disnan(v)) {
                     best = v;
@@ -89,9 +91,9 @@ __device__ __forceinline__ void avg_pool_fwd(const T* __restrict__ x, T* __restr
         unsigned long long p = k / ((unsigned long long)ow * oh);
         const T* xp = x + p * h * w;
         T s = T(0);
-        for (unsigned yy = t.rows[3 * oy]; yy < t.rows[3 * oy + 1]; ++yy)
-            for (unsigned xx = t.cols[3 * ox]; xx < t.cols[3 * ox + 1]; ++xx) s += xp[yy * w + xx];
-        y[k] = s / T(t.rows[3 * oy + 2] * t.cols[3 * ox + 2]);
+        for (unsigned yy = t.rows[4 * oy]; yy < t.rows[4 * oy + 1]; ++yy)
+            for (unsigned xx = t.cols[4 * ox]; xx < t.cols[4 * ox + 1]; ++xx) s += xp[yy * w + xx];
+        y[k] = s / T(t.rows[4 * oy + 2] * t.cols[4 * ox + 2]);
     }
 }
 
@@ -109,9 +111,9 @@ __device__ __forceinline__ void avg_pool_bwd(const T* __restrict__ dy,
         unsigned ox0 = t.ccov[2 * xx], ox1 = t.ccov[2 * xx + 1];
         T acc = T(0);
         for (unsigned oy = t.rcov[2 * yy]; oy < t.rcov[2 * yy + 1]; ++oy) {
-            unsigned rdiv = t.rows[3 * oy + 2];
+            unsigned rdiv = t.rows[4 * oy + 2];
             for (unsigned ox = ox0; ox < ox1; ++ox)
-                acc += dyp[oy * ow + ox] / T(rdiv * t.cols[3 * ox + 2]);
+                acc += dyp[oy * ow + ox] / T(rdiv * t.cols[4 * ox + 2]);
         }
         dx[k] = acc;
     }

@@ -390,21 +390,35 @@ pub mod softmax {
     pub const SOFTMAX_BWD_F32: &str = "softmax_bwd_f32";
     /// f64 twin of [`SOFTMAX_BWD_F32`].
     pub const SOFTMAX_BWD_F64: &str = "softmax_bwd_f64";
-    /// `cross_entropy_fwd_T(logits: *T, labels: *u32, loss_rows: *T, rows: u32, cols: u32,
-    /// label_smoothing: T)`: per-row loss `(1 - eps)(lse - x_t) + eps (lse - mean_j x_j)`
-    /// (PyTorch's label smoothing; lse = log-sum-exp). A label >= cols gives NaN (never read
-    /// out of bounds). The mean loss is `sum_axis` of loss_rows times 1/rows.
+    /// `cross_entropy_fwd_T(logits: *T, labels: *u32, loss_rows: *T, weight_rows: *T,
+    /// rows: u32, cols: u32, label_smoothing: T, weight: *T (null: none), weight_sum: T,
+    /// ignore: u32)`: per row with label t, `loss = (1 - eps) w_t (lse - x_t) + eps/cols
+    /// (weight_sum lse - sum_j w_j x_j)` (PyTorch's weighted label smoothing; lse =
+    /// log-sum-exp) and `weight_rows = w_t`; both 0 for `t == ignore`, NaN for another
+    /// `t >= cols` (never read out of bounds). 'mean' is sum(loss_rows) / sum(weight_rows).
     pub const CROSS_ENTROPY_FWD_F32: &str = "cross_entropy_fwd_f32";
     /// f64 twin of [`CROSS_ENTROPY_FWD_F32`].
     pub const CROSS_ENTROPY_FWD_F64: &str = "cross_entropy_fwd_f64";
     /// `cross_entropy_bwd_T(logits: *T, labels: *u32, dlogits: *T, rows: u32, cols: u32,
-    /// label_smoothing: T, dloss: *T, inv_rows: T)`:
-    /// `dlogits = scale (softmax(x) - eps/cols - (1 - eps) onehot(t))` with `scale = dloss[0] * inv_rows` (dloss: the upstream
-    /// gradient of the mean loss, one element on the device; inv_rows = 1/rows for the mean,
-    /// 1 for a sum). A label >= cols adds no one-hot term.
+    /// label_smoothing: T, weight: *T, weight_sum: T, ignore: u32, g: *T, g_stride: u32,
+    /// denom: *T (null: 1), inv: T)`: `dlogits = scale (a softmax(x) - eps/cols w - (1 - eps)
+    /// w_t onehot(t))`, `a = (1 - eps) w_t + eps/cols weight_sum`, `scale = g[row g_stride]
+    /// inv / denom[0]` (the upstream gradient read on the device); 0 on ignored rows.
     pub const CROSS_ENTROPY_BWD_F32: &str = "cross_entropy_bwd_f32";
     /// f64 twin of [`CROSS_ENTROPY_BWD_F32`].
     pub const CROSS_ENTROPY_BWD_F64: &str = "cross_entropy_bwd_f64";
+    /// `nll_loss_fwd_T(logp: *T, labels: *u32, loss_rows: *T, weight_rows: *T, rows: u32,
+    /// cols: u32, weight: *T, ignore: u32)`: `loss = -w_t logp_t`, one thread per row, the
+    /// label rules of [`CROSS_ENTROPY_FWD_F32`]. Any 1-D launch.
+    pub const NLL_LOSS_FWD_F32: &str = "nll_loss_fwd_f32";
+    /// f64 twin of [`NLL_LOSS_FWD_F32`].
+    pub const NLL_LOSS_FWD_F64: &str = "nll_loss_fwd_f64";
+    /// `nll_loss_bwd_T(labels: *u32, dlogp: *T, rows: u32, cols: u32, weight: *T,
+    /// ignore: u32, g: *T, g_stride: u32, denom: *T, inv: T)`: `-w_t scale` at each row's
+    /// label, 0 elsewhere (scale as in [`CROSS_ENTROPY_BWD_F32`]); one thread per element.
+    pub const NLL_LOSS_BWD_F32: &str = "nll_loss_bwd_f32";
+    /// f64 twin of [`NLL_LOSS_BWD_F32`].
+    pub const NLL_LOSS_BWD_F64: &str = "nll_loss_bwd_f64";
 
     /// Every entry of the module.
     pub const ENTRIES: &[&str] = &[
@@ -414,12 +428,16 @@ pub mod softmax {
         SOFTMAX_BWD_F32,
         CROSS_ENTROPY_FWD_F32,
         CROSS_ENTROPY_BWD_F32,
+        NLL_LOSS_FWD_F32,
+        NLL_LOSS_BWD_F32,
         LOG_SOFTMAX_FWD_F64,
         SOFTMAX_FWD_F64,
         LOG_SOFTMAX_BWD_F64,
         SOFTMAX_BWD_F64,
         CROSS_ENTROPY_FWD_F64,
         CROSS_ENTROPY_BWD_F64,
+        NLL_LOSS_FWD_F64,
+        NLL_LOSS_BWD_F64,
     ];
 }
 
@@ -431,12 +449,13 @@ pub mod optim {
     pub const THREADS: u32 = 256;
 
     /// `adam_step_T(param: *T, grad: *T, m: *T, v: *T, n: u32, lr: T, beta1: T, beta2: T,
-    /// eps: T, weight_decay: T, bias_correction1: T, bias_correction2: T, decoupled: u32)`,
-    /// with `bias_correction{1,2} = 1 - beta{1,2}^t` for the step t (1-based) being taken:
-    /// `g = grad + l2 p; p *= shrink; m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g g;
-    /// p -= (lr / bc1) m / (sqrt(v) / sqrt(bc2) + eps)`, where Adam (decoupled = 0) has
+    /// eps: T, weight_decay: T, bias_correction1: T, bias_correction2: T, decoupled: u32,
+    /// vmax: *T, amsgrad: u32)`, with `bias_correction{1,2} = 1 - beta{1,2}^t` for the step
+    /// t (1-based) being taken: `g = grad + l2 p; p *= shrink; m = b1 m + (1 - b1) g;
+    /// v = b2 v + (1 - b2) g g; vhat = amsgrad ? (vmax = max(vmax, v)) : v;
+    /// p -= (lr / bc1) m / (sqrt(vhat) / sqrt(bc2) + eps)`, where Adam (decoupled = 0) has
     /// `l2 = weight_decay, shrink = 1` and AdamW (decoupled = 1) `l2 = 0,
-    /// shrink = 1 - lr weight_decay`.
+    /// shrink = 1 - lr weight_decay` (vmax is not touched without amsgrad: may be null).
     pub const ADAM_STEP_F32: &str = "adam_step_f32";
     /// f64 twin of [`ADAM_STEP_F32`].
     pub const ADAM_STEP_F64: &str = "adam_step_f64";
@@ -452,30 +471,34 @@ pub mod optim {
     /// Tensors one multi-tensor launch updates at most (`MULTI_MAX` of `optim.cu`).
     pub const MULTI_MAX: usize = 32;
     /// `adam_step_multi_T(table: MultiTable, count: u32, lr, beta1, beta2, eps,
-    /// weight_decay, bias_correction1, bias_correction2: T, decoupled: u32)`: [`ADAM_STEP_F32`]
-    /// over `count <= MULTI_MAX` tensors in one launch. `MultiTable` (by value, 1160 bytes)
-    /// is `ptr: [u64; 4 * MULTI_MAX]` (tensor k's param, grad, m, v at `4k..4k+4`) then
-    /// `off: [u32; MULTI_MAX + 1]` (tensor k is elements `off[k]..off[k+1]`), padded to 8.
+    /// weight_decay, bias_correction1, bias_correction2: T, decoupled, amsgrad: u32)`:
+    /// [`ADAM_STEP_F32`] over `count <= MULTI_MAX` tensors in one launch. `MultiTable` (by
+    /// value, 1416 bytes) is `ptr: [u64; MULTI_PTRS * MULTI_MAX]` (tensor k's param, grad,
+    /// m, v, vmax at `5k..5k+5`) then `off: [u32; MULTI_MAX + 1]` (tensor k is elements
+    /// `off[k]..off[k+1]`), padded to 8.
     pub const ADAM_STEP_MULTI_F32: &str = "adam_step_multi_f32";
     /// f64 twin of [`ADAM_STEP_MULTI_F32`].
     pub const ADAM_STEP_MULTI_F64: &str = "adam_step_multi_f64";
     /// `sgd_step_multi_T(table: MultiTable, count: u32, lr, momentum, dampening,
     /// weight_decay: T, nesterov, first_step: u32)`: [`SGD_STEP_F32`] over many tensors,
-    /// `ptr[4k + 2]` the momentum buffer (unused at momentum 0).
+    /// `ptr[5k + 2]` the momentum buffer (unused at momentum 0).
     pub const SGD_STEP_MULTI_F32: &str = "sgd_step_multi_f32";
     /// f64 twin of [`SGD_STEP_MULTI_F32`].
     pub const SGD_STEP_MULTI_F64: &str = "sgd_step_multi_f64";
 
-    /// The bytes of a `MultiTable` holding `tensors`: each `([param, grad, s0, s1], len)`.
-    pub fn multi_table(tensors: &[([u64; 4], u32)]) -> Vec<u8> {
+    /// Addresses per tensor in a `MultiTable` (`MULTI_PTRS` of `optim.cu`).
+    pub const MULTI_PTRS: usize = 5;
+
+    /// The bytes of a `MultiTable` holding `tensors`: each `([param, grad, s0, s1, s2], len)`.
+    pub fn multi_table(tensors: &[([u64; MULTI_PTRS], u32)]) -> Vec<u8> {
         assert!(
             tensors.len() <= MULTI_MAX,
             "at most MULTI_MAX tensors per table"
         );
-        let mut ptr = [0u64; 4 * MULTI_MAX];
+        let mut ptr = [0u64; MULTI_PTRS * MULTI_MAX];
         let mut off = [0u32; MULTI_MAX + 1];
         for (k, (addrs, len)) in tensors.iter().enumerate() {
-            ptr[4 * k..4 * k + 4].copy_from_slice(addrs);
+            ptr[MULTI_PTRS * k..MULTI_PTRS * (k + 1)].copy_from_slice(addrs);
             off[k + 1] = off[k] + len;
         }
         let end = off[tensors.len()];
@@ -588,13 +611,15 @@ pub mod conv {
 }
 
 /// Entry points of `pool.ptx` over dense `(planes, h, w)`; `tab` is the u32 window table
-/// `rows[3*oh] | cols[3*ow] | row_cover[2*h] | col_cover[2*w]` (each window `start, end,
-/// div`; each cover `first, last + 1` of the outputs whose windows hold that input line).
+/// `rows[4*oh] | cols[4*ow] | row_cover[2*h] | col_cover[2*w]` (each window `start, end,
+/// div, step`: the taps `start, start + step, ..` below `end`, step > 1 only for a dilated
+/// max pool; each cover `first, last + 1` of the outputs whose window spans hold that input
+/// line).
 /// Dims are `planes, h, w, oh, ow: u32`. 1-D block of 256 threads, any grid.
 pub mod pool {
     pub const THREADS: u32 = 256;
-    /// `max_pool2d_fwd_T(x, y, argmax: *u32, tab, dims..)`: window maxima and their in-plane
-    /// index (first maximum; a NaN takes over, as on the CPU).
+    /// `max_pool2d_fwd_T(x, y, argmax: *u32, tab, dims..)`: maxima over each window's taps
+    /// and their in-plane index (first maximum; a NaN takes over, as on the CPU).
     pub const MAX_FWD_F32: &str = "max_pool2d_fwd_f32";
     pub const MAX_FWD_F64: &str = "max_pool2d_fwd_f64";
     /// `max_pool2d_bwd_T(dy, argmax, tab, dx, dims..)`: each input sums the upstream

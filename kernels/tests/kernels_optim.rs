@@ -16,16 +16,17 @@ struct Adam {
     eps: f64,
     wd: f64,
     decoupled: bool,
+    amsgrad: bool,
 }
 
-/// One step of torch.optim.Adam / AdamW in f64, given the step's bias corrections.
+/// One step of torch.optim.Adam / AdamW in f64, given the step's bias corrections; `vmax`
+/// is AMSGrad's running maximum of the raw second moment.
 fn ref_adam(
     h: &Adam,
     (bc1, bc2): (f64, f64),
     p: &mut [f64],
     g: &[f64],
-    m: &mut [f64],
-    v: &mut [f64],
+    (m, v, vmax): (&mut [f64], &mut [f64], &mut [f64]),
 ) {
     for i in 0..p.len() {
         let mut gi = g[i];
@@ -37,7 +38,10 @@ fn ref_adam(
         m[i] = h.b1 * m[i] + (1.0 - h.b1) * gi;
         v[i] = h.b2 * v[i] + (1.0 - h.b2) * gi * gi;
         let m_hat = m[i] / bc1;
-        let v_hat = v[i] / bc2;
+        if h.amsgrad {
+            vmax[i] = vmax[i].max(v[i]);
+        }
+        let v_hat = if h.amsgrad { vmax[i] } else { v[i] } / bc2;
         p[i] -= h.lr * m_hat / (v_hat.sqrt() + h.eps);
     }
 }
@@ -49,12 +53,13 @@ fn to64<T: Elem>(v: &[T]) -> Vec<f64> {
 fn adam_case<T: Elem>(ctx: &Context, rng: &mut Rng, n: usize, h: &Adam, grid: u32) -> LaunchStats {
     let f = function(ctx, ptx(Module::Optim), &entry::<T>("adam_step"));
     let p0: Vec<T> = vec_t(rng, n, -1.0, 1.0);
-    let (pp, pm, pv) = (
+    let (pp, pm, pv, pvmax) = (
         upload_t(ctx, &p0),
         upload_t(ctx, &vec![T::from_f64(0.0); n]),
         upload_t(ctx, &vec![T::from_f64(0.0); n]),
+        upload_t(ctx, &vec![T::from_f64(0.0); n]),
     );
-    let (mut p, mut m, mut v) = (to64(&p0), vec![0.0; n], vec![0.0; n]);
+    let (mut p, mut m, mut v, mut vmax) = (to64(&p0), vec![0.0; n], vec![0.0; n], vec![0.0; n]);
     let mut stats = LaunchStats::default();
     for t in 1..=3 {
         let g: Vec<T> = vec_t(rng, n, -0.5, 0.5);
@@ -69,6 +74,7 @@ fn adam_case<T: Elem>(ctx: &Context, rng: &mut Rng, n: usize, h: &Adam, grid: u3
             eps: r(h.eps),
             wd: r(h.wd),
             decoupled: h.decoupled,
+            amsgrad: h.amsgrad,
         };
         let bc = (r(1.0 - h.b1.powi(t)), r(1.0 - h.b2.powi(t)));
         stats = launch(
@@ -89,16 +95,28 @@ fn adam_case<T: Elem>(ctx: &Context, rng: &mut Rng, n: usize, h: &Adam, grid: u3
                 c(bc.0),
                 c(bc.1),
                 KernelArg::U32(h.decoupled as u32),
+                KernelArg::Ptr(pvmax),
+                KernelArg::U32(h.amsgrad as u32),
             ],
         );
-        ref_adam(&rh, bc, &mut p, &to64(&g), &mut m, &mut v);
-        let what = format!("adam_step n={n} step {t} decoupled={}", h.decoupled);
+        ref_adam(&rh, bc, &mut p, &to64(&g), (&mut m, &mut v, &mut vmax));
+        let what = format!(
+            "adam_step n={n} step {t} decoupled={} amsgrad={}",
+            h.decoupled, h.amsgrad
+        );
         assert_rel(&format!("{what} param"), &download_t::<T>(ctx, pp, n), &p);
         assert_rel(&format!("{what} m"), &download_t::<T>(ctx, pm, n), &m);
         assert_rel(&format!("{what} v"), &download_t::<T>(ctx, pv, n), &v);
+        if h.amsgrad {
+            assert_rel(
+                &format!("{what} vmax"),
+                &download_t::<T>(ctx, pvmax, n),
+                &vmax,
+            );
+        }
         ctx.free(pg).unwrap();
     }
-    for q in [pp, pm, pv] {
+    for q in [pp, pm, pv, pvmax] {
         ctx.free(q).unwrap();
     }
     stats
@@ -115,6 +133,7 @@ fn adam_and_adamw_steps_f32_f64() {
         eps: 1e-8,
         wd: 0.05,
         decoupled: false,
+        amsgrad: false,
     };
     let adamw = Adam {
         lr: 3e-3,
@@ -123,8 +142,20 @@ fn adam_and_adamw_steps_f32_f64() {
         eps: 1e-6,
         wd: 0.01,
         decoupled: true,
+        amsgrad: false,
     };
-    for h in [&adam, &adamw] {
+    // AMSGrad with a big beta2 step-to-step change: the maximum differs from v.
+    let amsgrad = Adam {
+        amsgrad: true,
+        b2: 0.5,
+        ..adamw
+    };
+    let adam_amsgrad = Adam {
+        amsgrad: true,
+        b2: 0.6,
+        ..adam
+    };
+    for h in [&adam, &adamw, &amsgrad, &adam_amsgrad] {
         for &(n, grid) in &[(1usize, 1u32), (1001, 2), (4099, 3)] {
             adam_case::<f32>(&ctx, &mut rng, n, h, grid);
             adam_case::<f64>(&ctx, &mut rng, n, h, grid);
@@ -281,6 +312,7 @@ fn coalescing<T: Elem>(ctx: &Context, rng: &mut Rng) {
         eps: 1e-8,
         wd: 0.0,
         decoupled: false,
+        amsgrad: false,
     };
     let s = adam_case::<T>(ctx, rng, 8192, &h, 8);
     println!(

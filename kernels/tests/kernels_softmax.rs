@@ -157,22 +157,41 @@ fn cross_entropy_cases<T: Elem>(ctx: &Context, rng: &mut Rng) {
                     (1.0 - eps) * (l - row[t]) + eps * (l - mean)
                 })
                 .collect();
-            let (px, pl, ploss) = (
+            let (px, pl, ploss, pw) = (
                 upload_t(ctx, &x),
                 upload_u32(ctx, &labels),
                 poisoned_t::<T>(ctx, rows),
+                poisoned_t::<T>(ctx, rows),
             );
+            // No class weights (null, their sum = cols), no ignored label (u32::MAX).
+            let unweighted = || {
+                vec![
+                    T::from_f64(eps).arg(),
+                    KernelArg::U64(0),
+                    T::from_f64(cols as f64).arg(),
+                    KernelArg::U32(u32::MAX),
+                ]
+            };
             launch_rows(
                 ctx,
                 &entry::<T>("cross_entropy_fwd"),
                 rows,
                 grid,
-                &[px, pl, ploss],
+                &[px, pl, ploss, pw],
                 cols,
-                vec![T::from_f64(eps).arg()],
+                unweighted(),
             );
             let what = format!("cross_entropy_fwd rows={rows} cols={cols} eps={eps}");
             assert_rel(&what, &download_t::<T>(ctx, ploss, rows), &loss_ref);
+            let w_ref: Vec<f64> = loss_ref
+                .iter()
+                .map(|l| if l.is_nan() { f64::NAN } else { 1.0 })
+                .collect();
+            assert_rel(
+                &format!("{what} weights"),
+                &download_t::<T>(ctx, pw, rows),
+                &w_ref,
+            );
 
             // Backward of the mean loss with an upstream gradient g read on the device.
             let g = T::from_f64(1.0 + rng.below(100) as f64 / 50.0);
@@ -181,13 +200,19 @@ fn cross_entropy_cases<T: Elem>(ctx: &Context, rng: &mut Rng) {
             let mut want = vec![0.0; rows * cols];
             for r in 0..rows {
                 let p = ref_softmax(&xf[r * cols..(r + 1) * cols]);
+                // An out-of-range label adds no target terms: only the smoothing's.
+                let a = if (labels[r] as usize) < cols {
+                    1.0
+                } else {
+                    eps
+                };
                 for c in 0..cols {
                     let hit = if c == labels[r] as usize {
                         1.0 - eps
                     } else {
                         0.0
                     };
-                    want[r * cols + c] = scale * (p[c] - eps / cols as f64 - hit);
+                    want[r * cols + c] = scale * (a * p[c] - eps / cols as f64 - hit);
                 }
             }
             let (pg, pdx) = (upload_t(ctx, &[g]), poisoned_t::<T>(ctx, rows * cols));
@@ -198,11 +223,20 @@ fn cross_entropy_cases<T: Elem>(ctx: &Context, rng: &mut Rng) {
                 grid,
                 &[px, pl, pdx],
                 cols,
-                vec![T::from_f64(eps).arg(), KernelArg::Ptr(pg), inv_rows.arg()],
+                [
+                    unweighted(),
+                    vec![
+                        KernelArg::Ptr(pg),
+                        KernelArg::U32(0),
+                        KernelArg::U64(0),
+                        inv_rows.arg(),
+                    ],
+                ]
+                .concat(),
             );
             let what = format!("cross_entropy_bwd rows={rows} cols={cols} eps={eps}");
             assert_rel(&what, &download_t::<T>(ctx, pdx, rows * cols), &want);
-            for q in [px, pl, ploss, pg, pdx] {
+            for q in [px, pl, ploss, pw, pg, pdx] {
                 ctx.free(q).unwrap();
             }
         }
@@ -256,7 +290,12 @@ fn coalescing<T: Elem>(ctx: &Context, rng: &mut Rng) {
         cols,
         vec![
             T::from_f64(0.0).arg(),
+            KernelArg::U64(0),
+            T::from_f64(cols as f64).arg(),
+            KernelArg::U32(u32::MAX),
             KernelArg::Ptr(pg),
+            KernelArg::U32(0),
+            KernelArg::U64(0),
             T::from_f64(1.0).arg(),
         ],
     );

@@ -2,6 +2,7 @@
 
 use super::{pair_str, IntoPair, Module};
 use crate::error::Result;
+use crate::ops::{AvgPool2dOptions, MaxPool2dOptions};
 use crate::tensor::Tensor;
 
 /// Prints a square pair as one number, like PyTorch echoes an `int` argument.
@@ -19,6 +20,8 @@ pub struct MaxPool2d {
     kernel: (usize, usize),
     stride: (usize, usize),
     padding: (usize, usize),
+    dilation: (usize, usize),
+    ceil_mode: bool,
 }
 
 impl MaxPool2d {
@@ -28,7 +31,17 @@ impl MaxPool2d {
             kernel,
             stride: kernel,
             padding: (0, 0),
+            dilation: (1, 1),
+            ceil_mode: false,
         }
+    }
+    pub fn dilation(mut self, d: impl IntoPair) -> MaxPool2d {
+        self.dilation = d.into_pair();
+        self
+    }
+    pub fn ceil_mode(mut self, on: bool) -> MaxPool2d {
+        self.ceil_mode = on;
+        self
     }
     pub fn stride(mut self, s: impl IntoPair) -> MaxPool2d {
         self.stride = s.into_pair();
@@ -42,27 +55,38 @@ impl MaxPool2d {
 
 impl Module for MaxPool2d {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        x.max_pool2d(self.kernel, self.stride, self.padding)
+        let opts = MaxPool2dOptions {
+            stride: Some(self.stride),
+            padding: self.padding,
+            dilation: Some(self.dilation),
+            ceil_mode: self.ceil_mode,
+        };
+        x.max_pool2d_with(self.kernel, &opts)
     }
     fn named_parameters(&self) -> Vec<(String, Tensor)> {
         vec![]
     }
     fn describe(&self) -> String {
         format!(
-            "MaxPool2d(kernel_size={}, stride={}, padding={}, dilation=1, ceil_mode=False)",
+            "MaxPool2d(kernel_size={}, stride={}, padding={}, dilation={}, ceil_mode={})",
             size_str(self.kernel),
             size_str(self.stride),
-            size_str(self.padding)
+            size_str(self.padding),
+            size_str(self.dilation),
+            if self.ceil_mode { "True" } else { "False" }
         )
     }
 }
 
-/// Average pooling (`torch.nn.AvgPool2d`, zero padding counted); stride defaults to the kernel.
+/// Average pooling (`torch.nn.AvgPool2d`; by default zero padding counted); stride defaults to
+/// the kernel. PyTorch's repr shows only kernel, stride and padding, and so does ours.
 #[derive(Clone, Copy, Debug)]
 pub struct AvgPool2d {
     kernel: (usize, usize),
     stride: (usize, usize),
     padding: (usize, usize),
+    ceil_mode: bool,
+    count_include_pad: bool,
 }
 
 impl AvgPool2d {
@@ -72,7 +96,17 @@ impl AvgPool2d {
             kernel,
             stride: kernel,
             padding: (0, 0),
+            ceil_mode: false,
+            count_include_pad: true,
         }
+    }
+    pub fn ceil_mode(mut self, on: bool) -> AvgPool2d {
+        self.ceil_mode = on;
+        self
+    }
+    pub fn count_include_pad(mut self, on: bool) -> AvgPool2d {
+        self.count_include_pad = on;
+        self
     }
     pub fn stride(mut self, s: impl IntoPair) -> AvgPool2d {
         self.stride = s.into_pair();
@@ -86,7 +120,13 @@ impl AvgPool2d {
 
 impl Module for AvgPool2d {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        x.avg_pool2d(self.kernel, self.stride, self.padding)
+        let opts = AvgPool2dOptions {
+            stride: Some(self.stride),
+            padding: self.padding,
+            ceil_mode: self.ceil_mode,
+            count_include_pad: self.count_include_pad,
+        };
+        x.avg_pool2d_with(self.kernel, &opts)
     }
     fn named_parameters(&self) -> Vec<(String, Tensor)> {
         vec![]

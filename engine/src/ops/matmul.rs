@@ -1,5 +1,7 @@
 //! Matrix multiply: 2-D and batched (batch dims broadcast), on strided GEMM so that
-//! transposed operands in the backward pass cost no copies.
+//! transposed operands in the backward pass cost no copies; 1-D operands as in
+//! `torch.matmul` (a vector becomes a one-row or one-column matrix, and that dim is dropped
+//! from the result), so their backward is the matrix one through tracked reshapes.
 
 use crate::autograd::{record, BackwardOp};
 use crate::backend::cpu;
@@ -11,18 +13,24 @@ use crate::shape::{Layout, Shape};
 use crate::tensor::{Reads, Tensor};
 
 impl Tensor {
-    /// `self (..., m, k) @ rhs (..., k, n)`, batch dims broadcast.
+    /// `self (..., m, k) @ rhs (..., k, n)`, batch dims broadcast. Like `torch.matmul`, a
+    /// 1-D `self` (k) is a `(1, k)` row and a 1-D `rhs` (k) a `(k, 1)` column whose added dim
+    /// is removed from the result: vector @ matrix is `(n)` (batched: `(..., n)`), matrix @
+    /// vector `(m)` (`(..., m)`), vector @ vector the 0-D dot product.
     pub fn matmul(&self, rhs: &Tensor) -> Result<Tensor> {
         check_same("matmul", self, rhs)?;
-        if self.rank() < 2 || rhs.rank() < 2 {
+        if self.rank() == 0 || rhs.rank() == 0 {
             return Err(Error::shape(
                 "matmul",
                 format!(
-                    "operands must be at least 2-D, got {:?} and {:?}",
+                    "operands must be at least 1-D, got {:?} and {:?}",
                     self.shape(),
                     rhs.shape()
                 ),
             ));
+        }
+        if self.rank() == 1 || rhs.rank() == 1 {
+            return self.matmul_vectors(rhs);
         }
         let (ra, rb) = (self.rank(), rhs.rank());
         let (m, k) = (self.dims()[ra - 2], self.dims()[ra - 1]);
@@ -58,6 +66,31 @@ impl Tensor {
         };
         let out = Tensor::from_storage(storage, with_batch([m, n]))?;
         Ok(record(out, &[self, rhs], || MatmulBackward))
+    }
+
+    /// [`Tensor::matmul`] with at least one 1-D operand, through the matrix product.
+    fn matmul_vectors(&self, rhs: &Tensor) -> Result<Tensor> {
+        let a = if self.rank() == 1 {
+            self.unsqueeze(0)?
+        } else {
+            self.clone()
+        };
+        let b = if rhs.rank() == 1 {
+            rhs.unsqueeze(1)?
+        } else {
+            rhs.clone()
+        };
+        let y = a.matmul(&b)?;
+        let r = y.rank();
+        // Drop the row dim a vector `self` added, then the column dim a vector `rhs` added.
+        let mut dims = y.dims().to_vec();
+        if rhs.rank() == 1 {
+            dims.remove(r - 1);
+        }
+        if self.rank() == 1 {
+            dims.remove(r - 2);
+        }
+        y.reshape(dims)
     }
 
     /// `self @ weight^T + bias` (PyTorch's `F.linear`): weight is (out, in).

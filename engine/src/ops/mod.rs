@@ -6,15 +6,21 @@ pub mod convert;
 pub mod dropout;
 pub mod elementwise;
 pub mod loss;
+pub mod loss_options;
 pub mod matmul;
 pub mod norm;
+pub mod pointwise_loss;
 pub mod pool;
 pub mod reduce;
+pub mod softmax;
 pub mod transfer;
 pub mod view;
 
 pub use conv::Conv2dParams;
 pub use elementwise::UnaryOp;
+pub use loss_options::{CrossEntropyOptions, NllLossOptions, Reduction};
+pub use pointwise_loss::BceWithLogitsOptions;
+pub use pool::{AvgPool2dOptions, MaxPool2dOptions};
 
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;

@@ -4,6 +4,8 @@
 //! ```text
 //! t += 1;  g = g + wd * p (Adam)  |  p = p * (1 - lr * wd) (AdamW)
 //! m = b1 * m + (1 - b1) * g;   v = b2 * v + (1 - b2) * g^2
+//! amsgrad: v_max = max(v_max, v), and v_max replaces v below (the maximum of the raw
+//! second moments, bias-corrected after, as PyTorch places it)
 //! p = p - lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
 //! ```
 
@@ -15,7 +17,8 @@ use crate::dtype::{DType, Float};
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 
-/// Adam or AdamW (see [`AdamW::new`]); state per parameter: step, exp_avg, exp_avg_sq.
+/// Adam or AdamW (see [`AdamW::new`]); state per parameter: step, exp_avg, exp_avg_sq, and
+/// with AMSGrad max_exp_avg_sq.
 pub struct Adam {
     params: Vec<Tensor>,
     lr: f64,
@@ -23,8 +26,11 @@ pub struct Adam {
     eps: f64,
     weight_decay: f64,
     decoupled: bool,
+    amsgrad: bool,
     steps: Vec<u64>,
     moments: Vec<Option<(Tensor, Tensor)>>,
+    /// AMSGrad's running maximum of exp_avg_sq, per parameter.
+    max_sq: Vec<Option<Tensor>>,
 }
 
 /// `torch.optim.AdamW`: an [`Adam`] with decoupled weight decay, default 0.01.
@@ -48,8 +54,10 @@ impl Adam {
             eps: 1e-8,
             weight_decay: 0.0,
             decoupled: false,
+            amsgrad: false,
             steps: vec![0; n],
             moments: vec![None; n],
+            max_sq: vec![None; n],
         }
     }
     pub fn betas(mut self, b1: f64, b2: f64) -> Adam {
@@ -68,6 +76,15 @@ impl Adam {
     pub fn decoupled(mut self, on: bool) -> Adam {
         self.decoupled = on;
         self
+    }
+    /// AMSGrad (`amsgrad=True`): the denominator uses the maximum of all second moments so
+    /// far.
+    pub fn amsgrad(mut self, on: bool) -> Adam {
+        self.amsgrad = on;
+        self
+    }
+    pub fn is_amsgrad(&self) -> bool {
+        self.amsgrad
     }
     pub fn is_decoupled(&self) -> bool {
         self.decoupled
@@ -89,6 +106,7 @@ struct AdamKernel {
     lr: f64,
     weight_decay: f64,
     decoupled: bool,
+    amsgrad: bool,
     /// `1 - beta^t` for both moments.
     bias_corrections: (f64, f64),
     l2: f64,
@@ -101,17 +119,32 @@ struct AdamKernel {
 }
 
 impl FusedUpdate for AdamKernel {
-    fn apply<F: Float>(&self, p: &mut [F], g: &[F], m: &mut [F], v: &mut [F]) {
+    fn apply<F: Float>(&self, p: &mut [F], g: &[F], s: &mut [&mut [F]]) {
         let c = |x: f64| F::from_f64(x);
         let (l2, shrink, b1, b2) = (c(self.l2), c(self.shrink), c(self.b1), c(self.b2));
         let (one_b1, one_b2) = (c(1.0 - self.b1), c(1.0 - self.b2));
         let (step_size, bc2_sqrt, eps) = (c(self.step_size), c(self.bc2_sqrt), c(self.eps));
-        for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
+        let [m, v, rest @ ..] = s else {
+            return; // `step` always passes exp_avg and exp_avg_sq
+        };
+        let mut vmax = rest.first_mut();
+        for (i, ((p, &g), (m, v))) in p
+            .iter_mut()
+            .zip(g)
+            .zip(m.iter_mut().zip(v.iter_mut()))
+            .enumerate()
+        {
             let g = g + l2 * *p;
             *p *= shrink;
             *m = b1 * *m + one_b1 * g;
             *v = b2 * *v + one_b2 * g * g;
-            *p -= step_size * *m / (v.sqrt() / bc2_sqrt + eps);
+            let mut vhat = *v;
+            if let Some(vmax) = vmax.as_deref_mut() {
+                // The CUDA kernel's expression: a NaN v propagates, like torch.maximum.
+                vhat = if vmax[i] >= vhat { vmax[i] } else { vhat };
+                vmax[i] = vhat;
+            }
+            *p -= step_size * *m / (vhat.sqrt() / bc2_sqrt + eps);
         }
     }
 
@@ -128,7 +161,7 @@ impl FusedUpdate for AdamKernel {
                 bc1,
                 bc2,
             ],
-            flags: vec![self.decoupled as u32],
+            flags: vec![self.decoupled as u32, self.amsgrad as u32],
         }
     }
 }
@@ -149,6 +182,9 @@ impl Optimizer for Adam {
             if self.moments[i].is_none() {
                 self.moments[i] = Some((zeros_like(param)?, zeros_like(param)?));
             }
+            if self.amsgrad && self.max_sq[i].is_none() {
+                self.max_sq[i] = Some(zeros_like(param)?);
+            }
             self.steps[i] += 1;
             let t = self.steps[i] as i32;
             let (l2, shrink) = if self.decoupled {
@@ -160,6 +196,7 @@ impl Optimizer for Adam {
                 lr: self.lr,
                 weight_decay: self.weight_decay,
                 decoupled: self.decoupled,
+                amsgrad: self.amsgrad,
                 bias_corrections: (1.0 - b1.powi(t), 1.0 - b2.powi(t)),
                 l2,
                 shrink,
@@ -175,10 +212,14 @@ impl Optimizer for Adam {
             .into_iter()
             .filter_map(|(i, grad, kernel)| {
                 let (m, v) = self.moments[i].as_ref()?;
+                let mut states = vec![m, v];
+                if self.amsgrad {
+                    states.push(self.max_sq[i].as_ref()?);
+                }
                 Some(Update {
                     param: &self.params[i],
                     grad,
-                    states: vec![m, v],
+                    states,
                     kernel,
                 })
             })
@@ -202,6 +243,9 @@ impl Optimizer for Adam {
             out.push((format!("{i}.step"), step));
             out.push((format!("{i}.exp_avg"), m.clone()));
             out.push((format!("{i}.exp_avg_sq"), v.clone()));
+            if let Some(vmax) = &self.max_sq[i] {
+                out.push((format!("{i}.max_exp_avg_sq"), vmax.clone()));
+            }
         }
         out
     }
@@ -210,6 +254,7 @@ impl Optimizer for Adam {
         let n = self.params.len();
         let op = self.name();
         let (mut steps, mut ms, mut vs) = (vec![None; n], vec![None; n], vec![None; n]);
+        let mut maxes = vec![None; n];
         for (name, t) in state {
             let (i, field) = parse_state_name(op, name, n)?;
             match field {
@@ -224,12 +269,20 @@ impl Optimizer for Adam {
                 }
                 "exp_avg" => ms[i] = Some(state_copy(op, name, t, &self.params[i])?),
                 "exp_avg_sq" => vs[i] = Some(state_copy(op, name, t, &self.params[i])?),
+                "max_exp_avg_sq" if self.amsgrad => {
+                    maxes[i] = Some(state_copy(op, name, t, &self.params[i])?)
+                }
                 _ => return Err(unexpected_state_entry(op, name)),
             }
         }
         let mut moments = vec![None; n];
         let mut counts = vec![0; n];
         for i in 0..n {
+            if self.amsgrad && steps[i].is_some() != maxes[i].is_some() {
+                return Err(Error::Checkpoint(format!(
+                    "{op} state for parameter {i} needs max_exp_avg_sq with amsgrad"
+                )));
+            }
             match (steps[i], ms[i].take(), vs[i].take()) {
                 (Some(s), Some(m), Some(v)) => {
                     counts[i] = s;
@@ -245,6 +298,7 @@ impl Optimizer for Adam {
         }
         self.steps = counts;
         self.moments = moments;
+        self.max_sq = maxes;
         Ok(())
     }
 }

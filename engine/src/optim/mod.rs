@@ -9,7 +9,7 @@ mod schedule;
 mod sgd;
 
 pub use adam::{Adam, AdamW};
-pub use schedule::{ConstantLr, CosineAnnealing, LrSchedule, OneCycle, StepLr};
+pub use schedule::{Anneal, ConstantLr, CosineAnnealing, LrSchedule, OneCycle, StepLr};
 pub use sgd::Sgd;
 
 use rayon::prelude::*;
@@ -67,10 +67,14 @@ use params_and_lr_methods;
 /// the 400k-element fc weight across cores.
 const CHUNK: usize = 1 << 14;
 
-/// A per-element update over a chunk: `p` the parameter, `g` its gradient, `s0`/`s1`
-/// optimizer state (empty slices when the optimizer keeps fewer).
+/// State tensors per parameter at most (Adam with AMSGrad: exp_avg, exp_avg_sq and
+/// max_exp_avg_sq); the CUDA table has room for them after the parameter and gradient.
+const MAX_STATES: usize = kernels::ptx::optim::MULTI_PTRS - 2;
+
+/// A per-element update over a chunk: `p` the parameter, `g` its gradient, `s` up to
+/// [`MAX_STATES`] optimizer state slices (as many as the optimizer keeps).
 pub(crate) trait FusedUpdate: Sync {
-    fn apply<F: Float>(&self, p: &mut [F], g: &[F], s0: &mut [F], s1: &mut [F]);
+    fn apply<F: Float>(&self, p: &mut [F], g: &[F], s: &mut [&mut [F]]);
     /// The same update as a CUDA kernel of `kernels/cuda/optim.cu`.
     fn cuda_kernel(&self) -> CudaUpdate;
 }
@@ -169,7 +173,7 @@ fn launch_multi<K>(
     let mut total = 0usize;
     for u in items {
         let g = dense_grad(op, u.param, &u.grad)?;
-        let mut addrs = [u.param.cuda_ptr(op)?, g.cuda_ptr(op)?, 0, 0];
+        let mut addrs = [u.param.cuda_ptr(op)?, g.cuda_ptr(op)?, 0, 0, 0];
         for (slot, s) in addrs[2..].iter_mut().zip(&u.states) {
             if s.dtype() != dtype || s.device() != device {
                 return Err(Error::device(
@@ -248,23 +252,30 @@ fn run<F: Float, K: FusedUpdate>(
         };
         states.push(&mut F::slice_mut(cpu).ok_or_else(dtype_err)?[r.clone()]);
     }
-    let chunks = p.par_chunks_mut(CHUNK).zip(g.par_chunks(CHUNK));
-    match states.as_mut_slice() {
-        [] => chunks.for_each(|(p, g)| k.apply(p, g, &mut [], &mut [])),
-        [s0] => chunks
-            .zip(s0.par_chunks_mut(CHUNK))
-            .for_each(|((p, g), s0)| k.apply(p, g, s0, &mut [])),
-        [s0, s1] => chunks
-            .zip(s0.par_chunks_mut(CHUNK))
-            .zip(s1.par_chunks_mut(CHUNK))
-            .for_each(|(((p, g), s0), s1)| k.apply(p, g, s0, s1)),
-        _ => {
-            return Err(Error::argument(
-                op,
-                "at most two state tensors per parameter",
-            ))
-        }
+    if states.len() > MAX_STATES {
+        return Err(Error::argument(
+            op,
+            format!("at most {MAX_STATES} state tensors per parameter"),
+        ));
     }
+    // Chunk every slice alike; each task gets its chunk of the parameter, gradient and
+    // states.
+    let mut state_chunks: Vec<std::slice::ChunksMut<'_, F>> =
+        states.iter_mut().map(|s| s.chunks_mut(CHUNK)).collect();
+    let tasks: Vec<_> = p
+        .chunks_mut(CHUNK)
+        .zip(g.chunks(CHUNK))
+        .map(|(p, g)| {
+            let s: Vec<&mut [F]> = state_chunks
+                .iter_mut()
+                .map(|c| c.next().unwrap_or_default())
+                .collect();
+            (p, g, s)
+        })
+        .collect();
+    tasks
+        .into_par_iter()
+        .for_each(|(p, g, mut s)| k.apply(p, g, &mut s));
     Ok(())
 }
 

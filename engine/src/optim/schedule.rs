@@ -60,13 +60,34 @@ impl LrSchedule for CosineAnnealing {
     }
 }
 
-/// `OneCycleLR` with cosine annealing, two phases (PyTorch's default). Per batch.
-///
-/// The rate climbs from `max_lr / div_factor` to `max_lr` over the first
-/// `pct_start * total_steps - 1` steps, then anneals to
-/// `max_lr / div_factor / final_div_factor` at step `total_steps - 1`. Momentum cycles the
-/// other way between `max_momentum` and `base_momentum`. Indices past `total_steps` (an
-/// error in PyTorch) give the value at `total_steps`.
+/// How `OneCycle` interpolates within a phase (`anneal_strategy`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Anneal {
+    /// `end + (start - end) / 2 (cos(pi pct) + 1)` (PyTorch's default).
+    #[default]
+    Cos,
+    /// `start + (end - start) pct`.
+    Linear,
+}
+
+impl Anneal {
+    fn at(self, start: f64, end: f64, pct: f64) -> f64 {
+        match self {
+            Anneal::Cos => end + (start - end) / 2.0 * ((PI * pct).cos() + 1.0),
+            Anneal::Linear => (end - start) * pct + start,
+        }
+    }
+}
+
+/// `OneCycleLR`, per batch, with PyTorch's phases (`_schedule_phases`) exactly. Two phases
+/// (default): the rate climbs from `initial = max_lr / div_factor` to `max_lr` until step
+/// `pct_start * total_steps - 1`, then anneals to `initial / final_div_factor` at step
+/// `total_steps - 1`. `three_phase`: up until `pct_start * total_steps - 1`, back down to
+/// `initial` at `2 pct_start * total_steps - 2`, then to the minimum at `total_steps - 1`.
+/// Momentum cycles the other way between `max_momentum` and `base_momentum` (staying at
+/// `max_momentum` in the third phase). Indices past `total_steps` (an error in PyTorch)
+/// give the value at `total_steps`; a phase of zero length (where PyTorch divides by zero)
+/// is taken as finished.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct OneCycle {
     pub max_lr: f64,
@@ -76,11 +97,20 @@ pub struct OneCycle {
     pub final_div_factor: f64,
     pub base_momentum: f64,
     pub max_momentum: f64,
+    pub anneal: Anneal,
+    pub three_phase: bool,
+}
+
+/// One phase: its last step, and (lr, momentum) at its start and end.
+struct Phase {
+    end_step: f64,
+    lr: (f64, f64),
+    momentum: (f64, f64),
 }
 
 impl OneCycle {
     /// PyTorch's defaults: pct_start 0.3, div_factor 25, final_div_factor 1e4,
-    /// momentum 0.85..0.95.
+    /// momentum 0.85..0.95, cosine annealing, two phases.
     pub fn new(max_lr: f64, total_steps: usize) -> OneCycle {
         OneCycle {
             max_lr,
@@ -90,43 +120,79 @@ impl OneCycle {
             final_div_factor: 1e4,
             base_momentum: 0.85,
             max_momentum: 0.95,
+            anneal: Anneal::Cos,
+            three_phase: false,
         }
     }
 
-    /// Which phase `t` falls in and how far through it, as PyTorch's `get_lr` computes.
-    fn phase(&self, t: usize) -> (bool, f64) {
-        let t = t.min(self.total_steps) as f64;
-        let end1 = self.pct_start * self.total_steps as f64 - 1.0;
-        let end2 = self.total_steps as f64 - 1.0;
-        if end1 > 0.0 && t <= end1 {
-            (true, t / end1)
-        } else if end2 > end1.max(0.0) {
-            (false, (t - end1.max(0.0)) / (end2 - end1.max(0.0)))
+    /// PyTorch's `_schedule_phases`.
+    fn phases(&self) -> Vec<Phase> {
+        let initial = self.max_lr / self.div_factor;
+        let min = initial / self.final_div_factor;
+        let (lo_m, hi_m) = (self.base_momentum, self.max_momentum);
+        let up = self.pct_start * self.total_steps as f64;
+        let last = self.total_steps as f64 - 1.0;
+        if self.three_phase {
+            vec![
+                Phase {
+                    end_step: up - 1.0,
+                    lr: (initial, self.max_lr),
+                    momentum: (hi_m, lo_m),
+                },
+                Phase {
+                    end_step: 2.0 * up - 2.0,
+                    lr: (self.max_lr, initial),
+                    momentum: (lo_m, hi_m),
+                },
+                Phase {
+                    end_step: last,
+                    lr: (initial, min),
+                    momentum: (hi_m, hi_m),
+                },
+            ]
         } else {
-            (false, 1.0) // degenerate: too few steps for two phases
+            vec![
+                Phase {
+                    end_step: up - 1.0,
+                    lr: (initial, self.max_lr),
+                    momentum: (hi_m, lo_m),
+                },
+                Phase {
+                    end_step: last,
+                    lr: (self.max_lr, min),
+                    momentum: (lo_m, hi_m),
+                },
+            ]
         }
     }
-}
 
-/// Cosine interpolation from `start` (pct 0) to `end` (pct 1).
-fn anneal_cos(start: f64, end: f64, pct: f64) -> f64 {
-    end + (start - end) / 2.0 * ((PI * pct).cos() + 1.0)
+    /// PyTorch's `get_lr` walk: the first phase whose end is at or after `t` (or the last
+    /// one), with `pct = (t - start) / (end - start)`; returns (lr, momentum).
+    fn at(&self, t: usize) -> (f64, f64) {
+        let t = t.min(self.total_steps) as f64;
+        let phases = self.phases();
+        let mut start = 0.0;
+        for (i, ph) in phases.iter().enumerate() {
+            if t <= ph.end_step || i == phases.len() - 1 {
+                let len = ph.end_step - start;
+                let pct = if len == 0.0 { 1.0 } else { (t - start) / len };
+                return (
+                    self.anneal.at(ph.lr.0, ph.lr.1, pct),
+                    self.anneal.at(ph.momentum.0, ph.momentum.1, pct),
+                );
+            }
+            start = ph.end_step;
+        }
+        unreachable!("the last phase always matches")
+    }
 }
 
 impl LrSchedule for OneCycle {
     fn lr_at(&self, t: usize) -> f64 {
-        let initial = self.max_lr / self.div_factor;
-        let min = initial / self.final_div_factor;
-        match self.phase(t) {
-            (true, pct) => anneal_cos(initial, self.max_lr, pct),
-            (false, pct) => anneal_cos(self.max_lr, min, pct),
-        }
+        self.at(t).0
     }
 
     fn momentum_at(&self, t: usize) -> Option<f64> {
-        Some(match self.phase(t) {
-            (true, pct) => anneal_cos(self.max_momentum, self.base_momentum, pct),
-            (false, pct) => anneal_cos(self.base_momentum, self.max_momentum, pct),
-        })
+        Some(self.at(t).1)
     }
 }

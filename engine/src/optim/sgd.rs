@@ -73,7 +73,11 @@ struct SgdKernel {
 }
 
 impl FusedUpdate for SgdKernel {
-    fn apply<F: Float>(&self, p: &mut [F], g: &[F], buf: &mut [F], _: &mut [F]) {
+    fn apply<F: Float>(&self, p: &mut [F], g: &[F], s: &mut [&mut [F]]) {
+        let buf: &mut [F] = match s {
+            [buf, ..] => buf,
+            [] => &mut [],
+        };
         let (lr, wd) = (F::from_f64(self.lr), F::from_f64(self.weight_decay));
         let m = F::from_f64(self.momentum);
         let keep = F::from_f64(1.0 - self.dampening);

@@ -8,13 +8,15 @@ use rayon::prelude::*;
 use super::PAR_CHUNK;
 use crate::dtype::Float;
 
-/// One pooling window along one axis: input range `start..end` (already clipped to the
-/// input) and the factor this axis contributes to the average's divisor.
+/// One pooling window along one axis: the input positions `start, start + step, ...` below
+/// `end` (already clipped to the input; `step` is the dilation, 1 for average pools) and
+/// the factor this axis contributes to the average's divisor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Win {
     pub start: usize,
     pub end: usize,
     pub div: usize,
+    pub step: usize,
 }
 
 /// The windows of a pool along both axes of a plane.
@@ -24,19 +26,30 @@ pub struct Windows {
     pub w: usize,
     pub rows: Vec<Win>,
     pub cols: Vec<Win>,
-    /// Kernel, stride and padding per axis, for windows made by [`sliding`].
-    pub sliding: Option<(Sliding, Sliding)>,
 }
 
-/// A sliding window along one axis: kernel size, stride, padding.
+/// A sliding window along one axis, PyTorch's pooling arguments: kernel size, stride,
+/// padding, dilation, `ceil_mode`, and (average pools) `count_include_pad`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Sliding {
     pub k: usize,
     pub s: usize,
     pub p: usize,
+    pub d: usize,
+    pub ceil: bool,
+    pub count_pad: bool,
 }
 
 impl Windows {
+    /// Whether these are the common 2x2, stride 2, unpadded, undilated windows.
+    fn is_2x2_stride_2(&self) -> bool {
+        let pairs = |ws: &[Win]| {
+            ws.iter()
+                .enumerate()
+                .all(|(i, w)| w.start == 2 * i && w.end == 2 * i + 2 && w.step == 1)
+        };
+        pairs(&self.rows) && pairs(&self.cols)
+    }
     fn in_plane(&self) -> usize {
         self.h * self.w
     }
@@ -49,21 +62,57 @@ impl Windows {
     }
 }
 
-/// Sliding windows of size `k`, stride `s`, padding `p` over `size` inputs (floor mode).
-/// The divisor is `k` (padding counted, PyTorch's `count_include_pad=True`); the caller
-/// guarantees `p <= k / 2`, so the window never runs past the padded end.
-pub fn sliding(size: usize, k: usize, s: usize, p: usize) -> Vec<Win> {
-    let out = (size + 2 * p - k) / s + 1;
-    (0..out)
-        .map(|o| {
-            let lo = (o * s) as isize - p as isize;
-            Win {
-                start: lo.max(0) as usize,
-                end: ((lo + k as isize) as usize).min(size),
-                div: k,
-            }
-        })
-        .collect()
+impl Sliding {
+    /// PyTorch's `pooling_output_shape`: `(size + 2p - d(k - 1) - 1 [+ s - 1 in ceil mode]) / s
+    /// + 1` rounded down, and in ceil mode one fewer when the last window would start in the
+    /// right padding. `None` when that is below 1 (or the arguments are zero).
+    pub fn out_len(&self, size: usize) -> Option<usize> {
+        if self.k == 0 || self.s == 0 || self.d == 0 {
+            return None;
+        }
+        let (size, k, s, p, d) = (
+            size as i64,
+            self.k as i64,
+            self.s as i64,
+            self.p as i64,
+            self.d as i64,
+        );
+        let num = size + 2 * p - d * (k - 1) - 1 + if self.ceil { s - 1 } else { 0 };
+        let mut out = num.div_euclid(s) + 1;
+        if self.ceil && (out - 1) * s >= size + p {
+            out -= 1;
+        }
+        (out >= 1).then_some(out as usize)
+    }
+
+    /// The windows over `size` inputs (`out_len` of them; empty when that is `None`). A
+    /// window of a max pool holds the dilated taps that fall inside the input; an average
+    /// pool's divisor is PyTorch's: the window clipped to the padded input when padding
+    /// counts, else to the input.
+    pub fn windows(&self, size: usize) -> Vec<Win> {
+        let n = self.out_len(size).unwrap_or(0);
+        let (k, p, d) = (self.k as i64, self.p as i64, self.d as i64);
+        (0..n as i64)
+            .map(|o| {
+                let lo = o * self.s as i64 - p;
+                // The first tap at or after 0, and one past the last tap, clipped.
+                let first = if lo < 0 {
+                    lo + (-lo + d - 1) / d * d
+                } else {
+                    lo
+                };
+                let end = (lo + d * (k - 1) + 1).min(size as i64);
+                let padded = (lo + k).min(size as i64 + p) - lo;
+                let clipped = (lo + k).min(size as i64) - lo.max(0);
+                Win {
+                    start: first as usize,
+                    end: end.max(first) as usize,
+                    div: if self.count_pad { padded } else { clipped } as usize,
+                    step: self.d,
+                }
+            })
+            .collect()
+    }
 }
 
 /// PyTorch's adaptive bins: `floor(i * size / out) .. ceil((i + 1) * size / out)`.
@@ -76,6 +125,7 @@ pub fn adaptive(size: usize, out: usize) -> Vec<Win> {
                 start,
                 end,
                 div: end - start,
+                step: 1,
             }
         })
         .collect()
@@ -92,8 +142,7 @@ pub fn max_pool2d_fwd<F: Float>(x: &[F], win: &Windows) -> (Vec<F>, Vec<u32>) {
         return (out, idx);
     }
     let ppt = win.planes_per_task();
-    let s2 = Sliding { k: 2, s: 2, p: 0 };
-    let two_by_two = win.sliding == Some((s2, s2));
+    let two_by_two = win.is_2x2_stride_2();
     out.par_chunks_mut(ppt * op)
         .zip(idx.par_chunks_mut(ppt * op))
         .zip(x.par_chunks(ppt * ip))
@@ -111,7 +160,7 @@ pub fn max_pool2d_fwd<F: Float>(x: &[F], win: &Windows) -> (Vec<F>, Vec<u32>) {
     (out, idx)
 }
 
-/// One plane, any windows: scans each window in row-major order; strict `>` keeps the
+/// One plane, any windows: scans each window's taps in row-major order; strict `>` keeps the
 /// first maximum. With `NAN`, a NaN always wins (as in PyTorch); without it the step
 /// is a max and a conditional move, free of data-dependent branches.
 fn max_plane<F: Float, const NAN: bool>(xp: &[F], win: &Windows, o: &mut [F], ix: &mut [u32]) {
@@ -119,9 +168,10 @@ fn max_plane<F: Float, const NAN: bool>(xp: &[F], win: &Windows, o: &mut [F], ix
     for r in &win.rows {
         for c in &win.cols {
             let (mut best, mut arg) = (F::NEG_INFINITY, r.start * win.w + c.start);
-            for y in r.start..r.end {
+            for y in (r.start..r.end).step_by(r.step) {
                 for (xx, &v) in xp[y * win.w + c.start..y * win.w + c.end]
                     .iter()
+                    .step_by(c.step)
                     .enumerate()
                 {
                     let take = if NAN {
@@ -129,7 +179,11 @@ fn max_plane<F: Float, const NAN: bool>(xp: &[F], win: &Windows, o: &mut [F], ix
                     } else {
                         v > best
                     };
-                    arg = if take { y * win.w + c.start + xx } else { arg };
+                    arg = if take {
+                        y * win.w + c.start + xx * c.step
+                    } else {
+                        arg
+                    };
                     best = if take { v } else { best };
                 }
             }

@@ -22,11 +22,12 @@ fn covers(wins: &[Win], size: usize) -> Vec<u32> {
         .collect()
 }
 
-/// The kernels' table: rows | cols | row covers | col covers.
+/// The kernels' table: rows | cols | row covers | col covers (windows as start, end, div,
+/// step).
 fn table(win: &Windows) -> Vec<u32> {
     let flat = |ws: &[Win]| -> Vec<u32> {
         ws.iter()
-            .flat_map(|w| [w.start as u32, w.end as u32, w.div as u32])
+            .flat_map(|w| [w.start, w.end, w.div, w.step].map(|v| v as u32))
             .collect()
     };
     let mut t = flat(&win.rows);

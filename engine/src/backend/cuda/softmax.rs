@@ -1,5 +1,6 @@
-//! Launchers for `kernels/cuda/softmax.cu`: row-wise softmax / log-softmax and the fused
-//! cross-entropy (with label smoothing), forward and backward.
+//! Launchers for `kernels/cuda/softmax.cu`: row-wise softmax / log-softmax, the fused
+//! cross-entropy (label smoothing, class weights, ignored label) and nll, forward and
+//! backward.
 
 use kernels::ptx::{softmax, Module};
 
@@ -62,63 +63,141 @@ pub fn backward(
     Ok(dx)
 }
 
-/// Per-row cross-entropy of logits `[rows, cols]` against u32 `labels` (device address).
-pub fn cross_entropy_rows(
-    x: &CudaStorage,
-    offset: usize,
-    labels: u64,
-    (rows, cols): (usize, usize),
-    smoothing: f64,
-) -> Result<CudaStorage> {
-    let dev = x.cuda_device();
-    let loss = CudaStorage::uninit(dev, rows, x.dtype())?;
-    let args = [
-        Arg::Ptr(x.ptr_at(offset)),
-        Arg::Ptr(labels),
-        Arg::Ptr(loss.ptr()),
-        u32_arg("cross_entropy", rows)?,
-        u32_arg("cross_entropy", cols)?,
-        scalar_arg(x.dtype(), smoothing),
-    ];
-    dev.launch_typed(
-        Module::Softmax,
-        "cross_entropy_fwd",
-        x.dtype(),
-        rows_launch(rows),
-        &args,
-    )?;
-    Ok(loss)
+/// Which class loss a launch computes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClassLoss {
+    /// Fused log-softmax + nll of logits, with label smoothing.
+    CrossEntropy,
+    /// nll of log-probabilities.
+    Nll,
 }
 
-/// The logits' gradient of the mean (`inv_rows = 1/rows`) cross-entropy, scaled by the
-/// upstream gradient read on the device from `dloss` (one element).
-pub fn cross_entropy_bwd(
-    x: &CudaStorage,
-    offset: usize,
-    labels: u64,
+/// A class loss's targets on the device: u32 labels, class weights (`weight == 0`: none)
+/// with their sum, and the ignored label (`u32::MAX` when none can match).
+#[derive(Clone, Copy, Debug)]
+pub struct ClassTargets {
+    pub labels: u64,
+    pub weight: u64,
+    pub weight_sum: f64,
+    pub ignore: u32,
+}
+
+/// The upstream gradient of each row: `g[row * stride] * inv / denom[0]` (`stride` 0 for a
+/// scalar loss; no `denom`: 1).
+pub struct RowScale<'a> {
+    pub g: (&'a CudaStorage, usize),
+    pub stride: u32,
+    pub denom: Option<(&'a CudaStorage, usize)>,
+    pub inv: f64,
+}
+
+impl RowScale<'_> {
+    fn args(&self, dtype: crate::dtype::DType) -> [Arg; 4] {
+        let (g, go) = self.g;
+        [
+            Arg::Ptr(g.ptr_at(go)),
+            Arg::U32(self.stride),
+            Arg::Ptr(self.denom.map_or(0, |(d, o)| d.ptr_at(o))),
+            scalar_arg(dtype, self.inv),
+        ]
+    }
+}
+
+fn class_launch(kind: ClassLoss, rows: usize, elements: usize) -> LaunchShape {
+    match kind {
+        ClassLoss::CrossEntropy => rows_launch(rows),
+        ClassLoss::Nll => LaunchShape::linear(elements, softmax::THREADS),
+    }
+}
+
+/// Per-row loss and per-row target weight (0 when ignored) of the `[rows, cols]` input at
+/// `x[offset..]`; `smoothing` is cross-entropy's label smoothing.
+pub fn class_loss_rows(
+    kind: ClassLoss,
+    (x, offset): (&CudaStorage, usize),
+    tg: &ClassTargets,
     (rows, cols): (usize, usize),
     smoothing: f64,
-    (dloss, dloss_offset): (&CudaStorage, usize),
-    inv_rows: f64,
-) -> Result<CudaStorage> {
+) -> Result<(CudaStorage, CudaStorage)> {
+    const OP: &str = "class loss";
     let dev = x.cuda_device();
-    let dx = CudaStorage::uninit(dev, rows * cols, x.dtype())?;
-    let args = [
+    let dt = x.dtype();
+    let loss = CudaStorage::uninit(dev, rows, dt)?;
+    let weights = CudaStorage::uninit(dev, rows, dt)?;
+    let mut args = vec![
         Arg::Ptr(x.ptr_at(offset)),
-        Arg::Ptr(labels),
-        Arg::Ptr(dx.ptr()),
-        u32_arg("cross_entropy", rows)?,
-        u32_arg("cross_entropy", cols)?,
-        scalar_arg(x.dtype(), smoothing),
-        Arg::Ptr(dloss.ptr_at(dloss_offset)),
-        scalar_arg(x.dtype(), inv_rows),
+        Arg::Ptr(tg.labels),
+        Arg::Ptr(loss.ptr()),
+        Arg::Ptr(weights.ptr()),
+        u32_arg(OP, rows)?,
+        u32_arg(OP, cols)?,
     ];
+    let base = match kind {
+        ClassLoss::CrossEntropy => {
+            args.extend([
+                scalar_arg(dt, smoothing),
+                Arg::Ptr(tg.weight),
+                scalar_arg(dt, tg.weight_sum),
+            ]);
+            "cross_entropy_fwd"
+        }
+        ClassLoss::Nll => {
+            args.push(Arg::Ptr(tg.weight));
+            "nll_loss_fwd"
+        }
+    };
+    args.push(Arg::U32(tg.ignore));
     dev.launch_typed(
         Module::Softmax,
-        "cross_entropy_bwd",
-        x.dtype(),
-        rows_launch(rows),
+        base,
+        dt,
+        class_launch(kind, rows, rows),
         &args,
     )?;
+    Ok((loss, weights))
+}
+
+/// The input gradient of a class loss, each row scaled by its upstream gradient `rs`.
+pub fn class_loss_bwd(
+    kind: ClassLoss,
+    (x, offset): (&CudaStorage, usize),
+    tg: &ClassTargets,
+    (rows, cols): (usize, usize),
+    smoothing: f64,
+    rs: &RowScale,
+) -> Result<CudaStorage> {
+    const OP: &str = "class loss";
+    let dev = x.cuda_device();
+    let dt = x.dtype();
+    let dx = CudaStorage::uninit(dev, rows * cols, dt)?;
+    let (base, mut args) = match kind {
+        ClassLoss::CrossEntropy => (
+            "cross_entropy_bwd",
+            vec![
+                Arg::Ptr(x.ptr_at(offset)),
+                Arg::Ptr(tg.labels),
+                Arg::Ptr(dx.ptr()),
+                u32_arg(OP, rows)?,
+                u32_arg(OP, cols)?,
+                scalar_arg(dt, smoothing),
+                Arg::Ptr(tg.weight),
+                scalar_arg(dt, tg.weight_sum),
+            ],
+        ),
+        ClassLoss::Nll => (
+            "nll_loss_bwd",
+            vec![
+                Arg::Ptr(tg.labels),
+                Arg::Ptr(dx.ptr()),
+                u32_arg(OP, rows)?,
+                u32_arg(OP, cols)?,
+                Arg::Ptr(tg.weight),
+            ],
+        ),
+    };
+    args.push(Arg::U32(tg.ignore));
+    args.extend(rs.args(dt));
+    let shape = class_launch(kind, rows, rows * cols);
+    dev.launch_typed(Module::Softmax, base, dt, shape, &args)?;
     Ok(dx)
 }
