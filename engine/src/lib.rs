@@ -18,6 +18,7 @@ pub mod optim;
 pub mod resident;
 pub mod rng;
 pub mod shape;
+pub mod special;
 pub mod tensor;
 
 pub use autograd::{is_grad_enabled, no_grad, NoGradGuard};
@@ -25,7 +26,7 @@ pub use device::{Device, Storage};
 pub use dtype::{DType, Float};
 pub use error::{Error, Result};
 pub use labels::Labels;
-pub use ops::{Conv2dParams, UnaryOp};
+pub use ops::{Conv2dParams, GeluApproximate, UnaryOp};
 pub use rng::Rng;
 pub use shape::{Layout, Shape};
 pub use tensor::{Tensor, TensorId};

@@ -292,6 +292,11 @@ pub mod elementwise {
     pub const BINARY_FWD_F32: &str = "binary_fwd_f32";
     /// f64 twin of [`BINARY_FWD_F32`].
     pub const BINARY_FWD_F64: &str = "binary_fwd_f64";
+    /// `where_fwd_T(c: *T, a: *T, b: *T, out: *T, n: u32)`: `out[i] = c[i] != 0 ? a[i] : b[i]`
+    /// over dense operands of `n` elements (NaN in `c` is true).
+    pub const WHERE_FWD_F32: &str = "where_fwd_f32";
+    /// f64 twin of [`WHERE_FWD_F32`].
+    pub const WHERE_FWD_F64: &str = "where_fwd_f64";
 
     /// Every entry of the module.
     pub const ENTRIES: &[&str] = &[
@@ -301,6 +306,8 @@ pub mod elementwise {
         UNARY_BWD_F64,
         BINARY_FWD_F32,
         BINARY_FWD_F64,
+        WHERE_FWD_F32,
+        WHERE_FWD_F64,
     ];
 
     // Unary op codes (`cuda/elementwise_ops.cuh`, the engine's `UnaryOp` order).
@@ -318,16 +325,47 @@ pub mod elementwise {
     pub const UNARY_ADD_SCALAR: u32 = 9;
     /// `x * p`.
     pub const UNARY_MUL_SCALAR: u32 = 10;
+    /// `x > 0 ? x : p x`.
+    pub const UNARY_LEAKY_RELU: u32 = 11;
+    /// `x Φ(x)` (erf).
+    pub const UNARY_GELU: u32 = 12;
+    /// The tanh-approximated GELU.
+    pub const UNARY_GELU_TANH: u32 = 13;
+    /// `x σ(x)`.
+    pub const UNARY_SILU: u32 = 14;
+    /// `max(x, p)`, NaN kept; derivative `x >= p`.
+    pub const UNARY_CLAMP_MIN: u32 = 15;
+    /// `min(x, p)`, NaN kept; derivative `x <= p`.
+    pub const UNARY_CLAMP_MAX: u32 = 16;
     /// Number of unary codes (one past the last).
-    pub const UNARY_COUNT: u32 = 11;
+    pub const UNARY_COUNT: u32 = 17;
 
-    // Binary op codes (4.. reserved for min, max, pow).
+    // Binary op codes (the engine's `BinaryCode`).
     pub const BINARY_ADD: u32 = 0;
     pub const BINARY_SUB: u32 = 1;
     pub const BINARY_MUL: u32 = 2;
     pub const BINARY_DIV: u32 = 3;
+    /// NaN-propagating minimum.
+    pub const BINARY_MINIMUM: u32 = 4;
+    /// NaN-propagating maximum.
+    pub const BINARY_MAXIMUM: u32 = 5;
+    /// `a^b`.
+    pub const BINARY_POW: u32 = 6;
+    /// `a == b ? 1/2 : (a < b ? 0 : 1)`: a's share of maximum's gradient.
+    pub const BINARY_MAX_SHARE: u32 = 7;
+    /// `b == 0 ? 0 : b a^(b-1)`.
+    pub const BINARY_POW_DBASE: u32 = 8;
+    /// `a == 0 && b >= 0 ? 0 : a^b ln a`.
+    pub const BINARY_POW_DEXP: u32 = 9;
+    /// Comparisons as 0/1: `>`, `>=`, `<`, `<=`, `==`, `!=`.
+    pub const BINARY_GT: u32 = 10;
+    pub const BINARY_GE: u32 = 11;
+    pub const BINARY_LT: u32 = 12;
+    pub const BINARY_LE: u32 = 13;
+    pub const BINARY_EQ: u32 = 14;
+    pub const BINARY_NE: u32 = 15;
     /// Number of binary codes.
-    pub const BINARY_COUNT: u32 = 4;
+    pub const BINARY_COUNT: u32 = 16;
 }
 
 /// Entry points of `copy.ptx`. Every entry: 1-D block of at most [`copy::THREADS`] threads
@@ -342,6 +380,12 @@ pub mod copy {
     pub const COPY_STRIDED_F32: &str = "copy_strided_f32";
     /// f64 twin of [`COPY_STRIDED_F32`].
     pub const COPY_STRIDED_F64: &str = "copy_strided_f64";
+    /// `copy_into_strided_T(src: *T, dst: *T, n: u32, g: Bcast)`: over the `n` row-major
+    /// indices of `g.dims`, the element of `src` at `g.a_*` written to `dst` at `g.b_*` (a view
+    /// copied into a strided region; `g.contiguous` is ignored).
+    pub const COPY_INTO_STRIDED_F32: &str = "copy_into_strided_f32";
+    /// f64 twin of [`COPY_INTO_STRIDED_F32`].
+    pub const COPY_INTO_STRIDED_F64: &str = "copy_into_strided_f64";
     /// `fill_T(dst: *T, n: u32, value: T)`: `dst[0..n) = value`.
     pub const FILL_F32: &str = "fill_f32";
     /// f64 twin of [`FILL_F32`].
@@ -355,8 +399,10 @@ pub mod copy {
     pub const ENTRIES: &[&str] = &[
         COPY_STRIDED_F32,
         FILL_F32,
+        COPY_INTO_STRIDED_F32,
         COPY_STRIDED_F64,
         FILL_F64,
+        COPY_INTO_STRIDED_F64,
         CONVERT_F32_F64,
         CONVERT_F64_F32,
     ];

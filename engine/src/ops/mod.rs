@@ -1,6 +1,7 @@
 //! Ops: each file holds one op family's forward, its backward node right underneath, and
 //! the dispatch to each backend's kernel.
 
+pub mod concat;
 pub mod conv;
 pub mod convert;
 pub mod dropout;
@@ -10,11 +11,12 @@ pub mod matmul;
 pub mod norm;
 pub mod pool;
 pub mod reduce;
+pub mod select;
 pub mod transfer;
 pub mod view;
 
 pub use conv::Conv2dParams;
-pub use elementwise::UnaryOp;
+pub use elementwise::{GeluApproximate, UnaryOp};
 
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
