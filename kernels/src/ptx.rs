@@ -24,13 +24,14 @@ pub enum Module {
     Optim,
     /// `cuda/data.cu`: batch gather + normalise from u8, label gather, metric accumulation.
     Data,
-    /// `cuda/index.cu`: index_select forward and backward, narrow backward.
+    /// `cuda/index.cu`: index_select forward and backward, narrow backward, gather and its
+    /// scatter-add backward.
     Index,
     /// `cuda/conv.cu`: im2col of a batch and its adjoint (col2im) for conv2d via the GEMM.
     Conv,
     /// `cuda/pool.cu`: max / average / adaptive pooling over window tables, fwd and bwd.
     Pool,
-    /// `cuda/norm.cu`: BatchNorm channel sums, coefficients and affine passes.
+    /// `cuda/norm.cu`: BatchNorm channel sums, coefficients and affine passes; LayerNorm rows.
     Norm,
 }
 
@@ -600,6 +601,17 @@ pub mod index {
     pub const NARROW_BWD_F32: &str = "narrow_bwd_f32";
     /// f64 twin of [`NARROW_BWD_F32`].
     pub const NARROW_BWD_F64: &str = "narrow_bwd_f64";
+    /// `gather_fwd_T(x: *T, idx: *u32, out: *T, n: u32, dim_stride: i64, base: Strided)`:
+    /// `out[i] = x[offset_of(i in base) + idx[i] * dim_stride]`; `base` is x's view with the
+    /// index's shape and stride 0 along the gathered dim (indices checked by the engine).
+    pub const GATHER_FWD_F32: &str = "gather_fwd_f32";
+    /// f64 twin of [`GATHER_FWD_F32`].
+    pub const GATHER_FWD_F64: &str = "gather_fwd_f64";
+    /// `gather_bwd_T(g: *T, idx: *u32, dx: *T, n, dim_stride, base)`: the scatter-add
+    /// `dx[offset_of(i in base) + idx[i] * dim_stride] += g[i]` (atomics; dx zeroed first).
+    pub const GATHER_BWD_F32: &str = "gather_bwd_f32";
+    /// f64 twin of [`GATHER_BWD_F32`].
+    pub const GATHER_BWD_F64: &str = "gather_bwd_f64";
 
     /// Every entry of the module.
     pub const ENTRIES: &[&str] = &[
@@ -609,6 +621,10 @@ pub mod index {
         INDEX_SELECT_FWD_F64,
         INDEX_SELECT_BWD_F64,
         NARROW_BWD_F64,
+        GATHER_FWD_F32,
+        GATHER_BWD_F32,
+        GATHER_FWD_F64,
+        GATHER_BWD_F64,
     ];
 }
 
@@ -698,8 +714,25 @@ pub mod norm {
     pub const AFFINE2_F32: &str = "channel_affine2_f32";
     pub const AFFINE2_F64: &str = "channel_affine2_f64";
 
+    /// `layer_norm_fwd_T(x: *T, xhat: *T, rstd: *T, rows: u32, cols: u32, eps: T)`: per row of
+    /// the dense `[rows, cols]`, `xhat = (x - mean) * rstd`, `rstd[row] = 1/sqrt(var + eps)`
+    /// (biased variance). One warp per row: 1-D blocks of [`norm::THREADS`] threads, grid
+    /// `ceil(rows / LAYER_NORM_ROWS_PER_BLOCK)` or any smaller one (rows grid-strided).
+    pub const LAYER_NORM_FWD_F32: &str = "layer_norm_fwd_f32";
+    pub const LAYER_NORM_FWD_F64: &str = "layer_norm_fwd_f64";
+    /// `layer_norm_bwd_T(xhat: *T, rstd: *T, dy: *T, dx: *T, rows: u32, cols: u32)`:
+    /// `dx = rstd (dy - mean(dy) - xhat mean(dy xhat))` per row (same launch).
+    pub const LAYER_NORM_BWD_F32: &str = "layer_norm_bwd_f32";
+    pub const LAYER_NORM_BWD_F64: &str = "layer_norm_bwd_f64";
+    /// Rows one block of the LayerNorm kernels covers (a warp each).
+    pub const LAYER_NORM_ROWS_PER_BLOCK: u32 = THREADS / 32;
+
     /// Every entry of the module.
     pub const ENTRIES: &[&str] = &[
+        LAYER_NORM_FWD_F32,
+        LAYER_NORM_BWD_F32,
+        LAYER_NORM_FWD_F64,
+        LAYER_NORM_BWD_F64,
         CHANNEL_SUMS_F32,
         TRAIN_COEFFS_F32,
         EVAL_COEFFS_F32,

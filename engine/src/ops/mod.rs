@@ -6,6 +6,8 @@ pub mod conv;
 pub mod convert;
 pub mod dropout;
 pub mod elementwise;
+pub mod gather;
+pub mod layer_norm;
 pub mod loss;
 pub mod matmul;
 pub mod norm;
