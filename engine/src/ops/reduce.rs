@@ -73,7 +73,20 @@ impl Tensor {
     /// kernels and gradient rule it reuses as `-max(-x)` (negation is exact): ties share the
     /// gradient on the CPU, the first minimum takes it on CUDA.
     pub fn min(&self, dims: &[usize], keepdim: bool) -> Result<Tensor> {
+        self.check_min_dims(dims, "min")?;
         self.neg()?.max(dims, keepdim)?.neg()
+    }
+
+    /// The errors `max` would give, named after the min op.
+    fn check_min_dims(&self, dims: &[usize], op: &'static str) -> Result<()> {
+        let dims = self.reduced_dims(dims, op)?;
+        if dims.iter().any(|&d| self.dims()[d] == 0) {
+            return Err(Error::argument(
+                op,
+                format!("reduction over an empty dim of {:?}", self.shape()),
+            ));
+        }
+        Ok(())
     }
 
     /// Minimum of all elements, as a 0-D tensor (`torch.min(x)`).
@@ -83,6 +96,7 @@ impl Tensor {
 
     /// Index of the first minimum along `dim` (a NaN counts as the minimum, as in PyTorch).
     pub fn argmin(&self, dim: usize, keepdim: bool) -> Result<Tensor> {
+        self.check_min_dims(&[dim], "argmin")?;
         let _untracked = crate::autograd::no_grad();
         self.neg()?.argmax(dim, keepdim)
     }
