@@ -204,15 +204,13 @@ fn pow_values_and_gradients_at_base_zero() {
     );
 }
 
+type Compare = fn(&Tensor, &Tensor) -> engine::Result<Tensor>;
+
 #[test]
 fn comparisons_are_zero_one_masks_without_gradient() {
     let a = t64(&[1.0, 2.0, 3.0], &[3]).requires_grad_(true);
     let b = t64(&[2.0], &[1]);
-    let cases: [(
-        &str,
-        fn(&Tensor, &Tensor) -> engine::Result<Tensor>,
-        [f64; 3],
-    ); 6] = [
+    let cases: [(&str, Compare, [f64; 3]); 6] = [
         ("gt", Tensor::gt, [0.0, 0.0, 1.0]),
         ("ge", Tensor::ge, [0.0, 1.0, 1.0]),
         ("lt", Tensor::lt, [1.0, 0.0, 0.0]),
@@ -255,7 +253,9 @@ fn activations_gradcheck() {
     let wide = Tensor::rand([4, 9], -5.0, 5.0, DType::F64, Device::Cpu, &mut rng)
         .unwrap()
         .requires_grad_(true);
-    check(&[wide.clone()], |t| t[0].gelu(GeluApproximate::None));
+    check(std::slice::from_ref(&wide), |t| {
+        t[0].gelu(GeluApproximate::None)
+    });
     check(&[wide], |t| t[0].gelu(GeluApproximate::Tanh));
 }
 

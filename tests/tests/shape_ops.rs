@@ -317,6 +317,6 @@ fn shape_ops_gradcheck() {
     check(&[x.clone(), z.clone()], |t| {
         Tensor::where_cond(&mask, &t[0], &t[1])
     });
-    check(&[x.clone()], |t| t[0].min(&[1], false));
+    check(std::slice::from_ref(&x), |t| t[0].min(&[1], false));
     check(&[x], |t| t[0].transpose(0, 2)?.min(&[0, 2], true));
 }

@@ -536,8 +536,10 @@ impl BinaryOp {
             BinaryOp::MaxShare => {
                 if a == b {
                     F::from_f64(0.5)
+                } else if a < b {
+                    F::ZERO
                 } else {
-                    mask(!(a < b))
+                    F::ONE // a > b, or a NaN
                 }
             }
             BinaryOp::PowDBase => {
