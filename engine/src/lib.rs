@@ -18,6 +18,7 @@ pub mod optim;
 pub mod resident;
 pub mod rng;
 pub mod shape;
+pub mod special;
 pub mod tensor;
 
 pub use autograd::{is_grad_enabled, no_grad, NoGradGuard};
@@ -26,8 +27,8 @@ pub use dtype::{DType, Float};
 pub use error::{Error, Result};
 pub use labels::Labels;
 pub use ops::{
-    AvgPool2dOptions, BceWithLogitsOptions, Conv2dParams, CrossEntropyOptions, MaxPool2dOptions,
-    NllLossOptions, Reduction, UnaryOp,
+    AvgPool2dOptions, BceWithLogitsOptions, Conv2dParams, CrossEntropyOptions, GeluApproximate,
+    MaxPool2dOptions, NllLossOptions, Reduction, UnaryOp,
 };
 pub use rng::Rng;
 pub use shape::{Layout, Shape};

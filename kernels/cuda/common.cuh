@@ -10,6 +10,11 @@
     for (unsigned long long i = (unsigned long long)blockIdx.x * blockDim.x + threadIdx.x; \
          i < (unsigned long long)(n); i += (unsigned long long)blockDim.x * gridDim.x)
 
+// Loops `row` over this warp's rows (one warp per row, rows grid-strided by warps).
+#define FOR_WARP_ROWS(row, rows)                                                           \
+    for (unsigned row = (blockIdx.x * blockDim.x + threadIdx.x) / WARP_SIZE; row < (rows); \
+         row += gridDim.x * blockDim.x / WARP_SIZE)
+
 // Mask of the lanes of this thread's warp that exist in the block: all 32, except in the last
 // warp of a block whose size is not a multiple of 32 (those lanes are never launched).
 __forceinline__ unsigned warp_members_mask() {

@@ -68,6 +68,15 @@ __device__ __forceinline__ void binary_fwd(unsigned op, const T* a, const T* b, 
 #undef BINARY_CASE
 }
 
+// out[i] = c[i] != 0 ? a[i] : b[i] over dense, equally shaped operands (the engine broadcasts
+// them first). A NaN in the mask counts as true, as PyTorch's float -> bool does.
+template <typename T>
+__device__ __forceinline__ void where_fwd(const T* __restrict__ c, const T* __restrict__ a,
+                                          const T* __restrict__ b, T* __restrict__ out,
+                                          unsigned n) {
+    GRID_STRIDE_LOOP(i, n) { out[i] = c[i] != T(0) ? a[i] : b[i]; }
+}
+
 #define ELEMENTWISE_ENTRIES(T, S)                                                              \
     extern "C" __global__ void __launch_bounds__(EW_THREADS)                                   \
         unary_fwd_##S(unsigned op, T p, const T* x, T* y, unsigned n) {                        \
@@ -80,7 +89,11 @@ __device__ __forceinline__ void binary_fwd(unsigned op, const T* a, const T* b, 
     }                                                                                          \
     extern "C" __global__ void __launch_bounds__(EW_THREADS)                                   \
         binary_fwd_##S(unsigned op, const T* a, const T* b, T* out, unsigned n, Bcast g) {     \
-        binary_fwd<T>(op, a, b, out, n, load_bcast(g));                                                    \
+        binary_fwd<T>(op, a, b, out, n, load_bcast(g));                                        \
+    }                                                                                          \
+    extern "C" __global__ void __launch_bounds__(EW_THREADS)                                   \
+        where_fwd_##S(const T* c, const T* a, const T* b, T* out, unsigned n) {                \
+        where_fwd<T>(c, a, b, out, n);                                                         \
     }
 ELEMENTWISE_ENTRIES(float, f32)
 ELEMENTWISE_ENTRIES(double, f64)

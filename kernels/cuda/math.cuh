@@ -24,6 +24,8 @@ __forceinline__ double dpow(double x, double p) {
     bool odd = p_int && fabs(p) < 9007199254740992.0 && fmod(p, 2.0) != 0.0;
     return (x < 0.0 && odd) ? -r : r;
 }
+__forceinline__ float derf(float x) { return erff(x); }
+__forceinline__ double derf(double x) { return erf(x); }
 __forceinline__ float dabs(float x) { return fabsf(x); }
 __forceinline__ double dabs(double x) { return fabs(x); }
 __forceinline__ float dfma(float a, float b, float c) { return fmaf(a, b, c); }

@@ -1,4 +1,5 @@
-// BatchNorm over dense (N, C, S) (S = H*W; 1 for BatchNorm1d), every step on the device:
+// LayerNorm's row kernels (one warp per row of a dense [rows, cols], like softmax.cu's; at the
+// end of the file), and BatchNorm over dense (N, C, S) (S = H*W; 1 for BatchNorm1d), every step on the device:
 // per-channel sums (one block per channel, f64 accumulation, fixed order), per-channel
 // coefficient kernels (statistics, running-stat update, backward coefficients; one thread per
 // channel, in f64 like the CPU), and the two elementwise passes the coefficients feed:
@@ -174,3 +175,63 @@ __device__ __forceinline__ void channel_affine2(const T* __restrict__ dy,
     }
 NORM_ENTRIES(float, f32)
 NORM_ENTRIES(double, f64)
+
+// LayerNorm's normalisation of each row: mean, biased variance from centred squares (a second
+// pass: no cancellation), xhat = (x - mean) rstd with rstd = 1 / sqrt(var + eps), saved per row
+// for the backward. The affine part (weight, bias) is the broadcasting mul/add.
+template <typename T>
+__device__ __forceinline__ void layer_norm_fwd(const T* __restrict__ x, T* __restrict__ xhat,
+                                               T* __restrict__ rstd, unsigned rows,
+                                               unsigned cols, T eps) {
+    unsigned lane = threadIdx.x % WARP_SIZE;
+    FOR_WARP_ROWS(row, rows) {
+        unsigned long long base = (unsigned long long)row * cols;
+        T s = T(0);
+        for (unsigned c = lane; c < cols; c += WARP_SIZE) s += x[base + c];
+        T mean = warp_allsum(s) / T(cols);
+        T v = T(0);
+        for (unsigned c = lane; c < cols; c += WARP_SIZE) {
+            T d = x[base + c] - mean;
+            v += d * d;
+        }
+        T r = T(1) / dsqrt(warp_allsum(v) / T(cols) + eps);
+        for (unsigned c = lane; c < cols; c += WARP_SIZE) xhat[base + c] = (x[base + c] - mean) * r;
+        if (lane == 0) rstd[row] = r;
+    }
+}
+
+// dx = rstd (dy - mean(dy) - xhat mean(dy xhat)) per row, from the forward's xhat and rstd.
+template <typename T>
+__device__ __forceinline__ void layer_norm_bwd(const T* __restrict__ xhat,
+                                               const T* __restrict__ rstd,
+                                               const T* __restrict__ dy, T* __restrict__ dx,
+                                               unsigned rows, unsigned cols) {
+    unsigned lane = threadIdx.x % WARP_SIZE;
+    FOR_WARP_ROWS(row, rows) {
+        unsigned long long base = (unsigned long long)row * cols;
+        T a = T(0), b = T(0);
+        for (unsigned c = lane; c < cols; c += WARP_SIZE) {
+            T g = dy[base + c];
+            a += g;
+            b += g * xhat[base + c];
+        }
+        a = warp_allsum(a) / T(cols);
+        b = warp_allsum(b) / T(cols);
+        T r = rstd[row];
+        for (unsigned c = lane; c < cols; c += WARP_SIZE)
+            dx[base + c] = r * (dy[base + c] - a - xhat[base + c] * b);
+    }
+}
+
+#define LAYER_NORM_ENTRIES(T, S)                                                                \
+    extern "C" __global__ void __launch_bounds__(NORM_THREADS)                                  \
+        layer_norm_fwd_##S(const T* x, T* xhat, T* rstd, unsigned rows, unsigned cols, T eps) { \
+        layer_norm_fwd<T>(x, xhat, rstd, rows, cols, eps);                                      \
+    }                                                                                           \
+    extern "C" __global__ void __launch_bounds__(NORM_THREADS)                                  \
+        layer_norm_bwd_##S(const T* xhat, const T* rstd, const T* dy, T* dx, unsigned rows,    \
+                           unsigned cols) {                                                     \
+        layer_norm_bwd<T>(xhat, rstd, dy, dx, rows, cols);                                      \
+    }
+LAYER_NORM_ENTRIES(float, f32)
+LAYER_NORM_ENTRIES(double, f64)

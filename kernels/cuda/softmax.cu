@@ -18,11 +18,6 @@ template <typename T> __forceinline__ T warp_allmax(T v) {
     return v;
 }
 
-// Loops `row` over this warp's rows.
-#define FOR_WARP_ROWS(row, rows)                                                           \
-    for (unsigned row = (blockIdx.x * blockDim.x + threadIdx.x) / WARP_SIZE; row < (rows); \
-         row += gridDim.x * blockDim.x / WARP_SIZE)
-
 // Row max m and s = sum_j exp(x_j - m); optionally also sum_j w_j (x_j - m) (w_j = 1 when
 // weight is null).
 template <typename T>

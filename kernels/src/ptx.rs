@@ -24,13 +24,14 @@ pub enum Module {
     Optim,
     /// `cuda/data.cu`: batch gather + normalise from u8, label gather, metric accumulation.
     Data,
-    /// `cuda/index.cu`: index_select forward and backward, narrow backward.
+    /// `cuda/index.cu`: index_select forward and backward, narrow backward, gather and its
+    /// scatter-add backward.
     Index,
     /// `cuda/conv.cu`: im2col of a batch and its adjoint (col2im) for conv2d via the GEMM.
     Conv,
     /// `cuda/pool.cu`: max / average / adaptive pooling over window tables, fwd and bwd.
     Pool,
-    /// `cuda/norm.cu`: BatchNorm channel sums, coefficients and affine passes.
+    /// `cuda/norm.cu`: BatchNorm channel sums, coefficients and affine passes; LayerNorm rows.
     Norm,
 }
 
@@ -292,6 +293,11 @@ pub mod elementwise {
     pub const BINARY_FWD_F32: &str = "binary_fwd_f32";
     /// f64 twin of [`BINARY_FWD_F32`].
     pub const BINARY_FWD_F64: &str = "binary_fwd_f64";
+    /// `where_fwd_T(c: *T, a: *T, b: *T, out: *T, n: u32)`: `out[i] = c[i] != 0 ? a[i] : b[i]`
+    /// over dense operands of `n` elements (NaN in `c` is true).
+    pub const WHERE_FWD_F32: &str = "where_fwd_f32";
+    /// f64 twin of [`WHERE_FWD_F32`].
+    pub const WHERE_FWD_F64: &str = "where_fwd_f64";
 
     /// Every entry of the module.
     pub const ENTRIES: &[&str] = &[
@@ -301,6 +307,8 @@ pub mod elementwise {
         UNARY_BWD_F64,
         BINARY_FWD_F32,
         BINARY_FWD_F64,
+        WHERE_FWD_F32,
+        WHERE_FWD_F64,
     ];
 
     // Unary op codes (`cuda/elementwise_ops.cuh`, the engine's `UnaryOp` order).
@@ -318,16 +326,47 @@ pub mod elementwise {
     pub const UNARY_ADD_SCALAR: u32 = 9;
     /// `x * p`.
     pub const UNARY_MUL_SCALAR: u32 = 10;
+    /// `x > 0 ? x : p x`.
+    pub const UNARY_LEAKY_RELU: u32 = 11;
+    /// `x Φ(x)` (erf).
+    pub const UNARY_GELU: u32 = 12;
+    /// The tanh-approximated GELU.
+    pub const UNARY_GELU_TANH: u32 = 13;
+    /// `x σ(x)`.
+    pub const UNARY_SILU: u32 = 14;
+    /// `max(x, p)`, NaN kept; derivative `x >= p`.
+    pub const UNARY_CLAMP_MIN: u32 = 15;
+    /// `min(x, p)`, NaN kept; derivative `x <= p`.
+    pub const UNARY_CLAMP_MAX: u32 = 16;
     /// Number of unary codes (one past the last).
-    pub const UNARY_COUNT: u32 = 11;
+    pub const UNARY_COUNT: u32 = 17;
 
-    // Binary op codes (4.. reserved for min, max, pow).
+    // Binary op codes (the engine's `BinaryCode`).
     pub const BINARY_ADD: u32 = 0;
     pub const BINARY_SUB: u32 = 1;
     pub const BINARY_MUL: u32 = 2;
     pub const BINARY_DIV: u32 = 3;
+    /// NaN-propagating minimum.
+    pub const BINARY_MINIMUM: u32 = 4;
+    /// NaN-propagating maximum.
+    pub const BINARY_MAXIMUM: u32 = 5;
+    /// `a^b`.
+    pub const BINARY_POW: u32 = 6;
+    /// `a == b ? 1/2 : (a < b ? 0 : 1)`: a's share of maximum's gradient.
+    pub const BINARY_MAX_SHARE: u32 = 7;
+    /// `b == 0 ? 0 : b a^(b-1)`.
+    pub const BINARY_POW_DBASE: u32 = 8;
+    /// `a == 0 && b >= 0 ? 0 : a^b ln a`.
+    pub const BINARY_POW_DEXP: u32 = 9;
+    /// Comparisons as 0/1: `>`, `>=`, `<`, `<=`, `==`, `!=`.
+    pub const BINARY_GT: u32 = 10;
+    pub const BINARY_GE: u32 = 11;
+    pub const BINARY_LT: u32 = 12;
+    pub const BINARY_LE: u32 = 13;
+    pub const BINARY_EQ: u32 = 14;
+    pub const BINARY_NE: u32 = 15;
     /// Number of binary codes.
-    pub const BINARY_COUNT: u32 = 4;
+    pub const BINARY_COUNT: u32 = 16;
 }
 
 /// Entry points of `copy.ptx`. Every entry: 1-D block of at most [`copy::THREADS`] threads
@@ -342,6 +381,12 @@ pub mod copy {
     pub const COPY_STRIDED_F32: &str = "copy_strided_f32";
     /// f64 twin of [`COPY_STRIDED_F32`].
     pub const COPY_STRIDED_F64: &str = "copy_strided_f64";
+    /// `copy_into_strided_T(src: *T, dst: *T, n: u32, g: Bcast)`: over the `n` row-major
+    /// indices of `g.dims`, the element of `src` at `g.a_*` written to `dst` at `g.b_*` (a view
+    /// copied into a strided region; `g.contiguous` is ignored).
+    pub const COPY_INTO_STRIDED_F32: &str = "copy_into_strided_f32";
+    /// f64 twin of [`COPY_INTO_STRIDED_F32`].
+    pub const COPY_INTO_STRIDED_F64: &str = "copy_into_strided_f64";
     /// `fill_T(dst: *T, n: u32, value: T)`: `dst[0..n) = value`.
     pub const FILL_F32: &str = "fill_f32";
     /// f64 twin of [`FILL_F32`].
@@ -355,8 +400,10 @@ pub mod copy {
     pub const ENTRIES: &[&str] = &[
         COPY_STRIDED_F32,
         FILL_F32,
+        COPY_INTO_STRIDED_F32,
         COPY_STRIDED_F64,
         FILL_F64,
+        COPY_INTO_STRIDED_F64,
         CONVERT_F32_F64,
         CONVERT_F64_F32,
     ];
@@ -577,6 +624,17 @@ pub mod index {
     pub const NARROW_BWD_F32: &str = "narrow_bwd_f32";
     /// f64 twin of [`NARROW_BWD_F32`].
     pub const NARROW_BWD_F64: &str = "narrow_bwd_f64";
+    /// `gather_fwd_T(x: *T, idx: *u32, out: *T, n: u32, dim_stride: i64, base: Strided)`:
+    /// `out[i] = x[offset_of(i in base) + idx[i] * dim_stride]`; `base` is x's view with the
+    /// index's shape and stride 0 along the gathered dim (indices checked by the engine).
+    pub const GATHER_FWD_F32: &str = "gather_fwd_f32";
+    /// f64 twin of [`GATHER_FWD_F32`].
+    pub const GATHER_FWD_F64: &str = "gather_fwd_f64";
+    /// `gather_bwd_T(g: *T, idx: *u32, dx: *T, n, dim_stride, base)`: the scatter-add
+    /// `dx[offset_of(i in base) + idx[i] * dim_stride] += g[i]` (atomics; dx zeroed first).
+    pub const GATHER_BWD_F32: &str = "gather_bwd_f32";
+    /// f64 twin of [`GATHER_BWD_F32`].
+    pub const GATHER_BWD_F64: &str = "gather_bwd_f64";
 
     /// Every entry of the module.
     pub const ENTRIES: &[&str] = &[
@@ -586,6 +644,10 @@ pub mod index {
         INDEX_SELECT_FWD_F64,
         INDEX_SELECT_BWD_F64,
         NARROW_BWD_F64,
+        GATHER_FWD_F32,
+        GATHER_BWD_F32,
+        GATHER_FWD_F64,
+        GATHER_BWD_F64,
     ];
 }
 
@@ -677,8 +739,25 @@ pub mod norm {
     pub const AFFINE2_F32: &str = "channel_affine2_f32";
     pub const AFFINE2_F64: &str = "channel_affine2_f64";
 
+    /// `layer_norm_fwd_T(x: *T, xhat: *T, rstd: *T, rows: u32, cols: u32, eps: T)`: per row of
+    /// the dense `[rows, cols]`, `xhat = (x - mean) * rstd`, `rstd[row] = 1/sqrt(var + eps)`
+    /// (biased variance). One warp per row: 1-D blocks of [`norm::THREADS`] threads, grid
+    /// `ceil(rows / LAYER_NORM_ROWS_PER_BLOCK)` or any smaller one (rows grid-strided).
+    pub const LAYER_NORM_FWD_F32: &str = "layer_norm_fwd_f32";
+    pub const LAYER_NORM_FWD_F64: &str = "layer_norm_fwd_f64";
+    /// `layer_norm_bwd_T(xhat: *T, rstd: *T, dy: *T, dx: *T, rows: u32, cols: u32)`:
+    /// `dx = rstd (dy - mean(dy) - xhat mean(dy xhat))` per row (same launch).
+    pub const LAYER_NORM_BWD_F32: &str = "layer_norm_bwd_f32";
+    pub const LAYER_NORM_BWD_F64: &str = "layer_norm_bwd_f64";
+    /// Rows one block of the LayerNorm kernels covers (a warp each).
+    pub const LAYER_NORM_ROWS_PER_BLOCK: u32 = THREADS / 32;
+
     /// Every entry of the module.
     pub const ENTRIES: &[&str] = &[
+        LAYER_NORM_FWD_F32,
+        LAYER_NORM_BWD_F32,
+        LAYER_NORM_FWD_F64,
+        LAYER_NORM_BWD_F64,
         CHANNEL_SUMS_F32,
         TRAIN_COEFFS_F32,
         EVAL_COEFFS_F32,

@@ -12,6 +12,43 @@ fn sig(x: f64) -> f64 {
     1.0 / (1.0 + (-x).exp())
 }
 
+/// erf from its Taylor series `2/√π Σ (-1)ⁿ x^(2n+1) / (n! (2n+1))` (|x| <= 3 here).
+fn erf_series(x: f64) -> f64 {
+    let (mut term, mut sum) = (x, x);
+    for n in 1..200 {
+        term *= -x * x / n as f64;
+        let t = term / (2 * n + 1) as f64;
+        sum += t;
+        if t.abs() < 1e-20 {
+            break;
+        }
+    }
+    sum * std::f64::consts::FRAC_2_SQRT_PI
+}
+
+fn gelu(x: f64) -> f64 {
+    0.5 * x * (1.0 + erf_series(x / std::f64::consts::SQRT_2))
+}
+
+/// d/dx of x Φ(x): Φ(x) + x φ(x).
+fn gelu_df(x: f64) -> f64 {
+    let phi = (-0.5 * x * x).exp() / (2.0 * std::f64::consts::PI).sqrt();
+    0.5 * (1.0 + erf_series(x / std::f64::consts::SQRT_2)) + x * phi
+}
+
+const TANH_BETA: f64 = 0.797_884_560_802_865_4; // sqrt(2 / pi)
+
+fn gelu_tanh(x: f64) -> f64 {
+    0.5 * x * (1.0 + (TANH_BETA * (x + 0.044715 * x.powi(3))).tanh())
+}
+
+/// The derivative of `gelu_tanh` by the chain rule.
+fn gelu_tanh_df(x: f64) -> f64 {
+    let u = TANH_BETA * (x + 0.044715 * x.powi(3));
+    let du = TANH_BETA * (1.0 + 3.0 * 0.044715 * x * x);
+    0.5 * (1.0 + u.tanh()) + 0.5 * x * (1.0 - u.tanh().powi(2)) * du
+}
+
 /// (code, name, scalar p, f(x, p), f'(x, p), positive inputs only) written from the math, not
 /// from the kernels.
 type Ref = fn(f64, f64) -> f64;
@@ -105,6 +142,54 @@ fn ops() -> Vec<(u32, &'static str, f64, Ref, Ref, bool)> {
             -1.5,
             |x, p| x * p,
             |_, p| p,
+            false,
+        ),
+        (
+            ew::UNARY_LEAKY_RELU,
+            "leaky_relu",
+            0.1,
+            |x, p| if x > 0.0 { x } else { p * x },
+            |x, p| if x > 0.0 { 1.0 } else { p },
+            false,
+        ),
+        (
+            ew::UNARY_GELU,
+            "gelu",
+            0.0,
+            |x, _| gelu(x),
+            |x, _| gelu_df(x),
+            false,
+        ),
+        (
+            ew::UNARY_GELU_TANH,
+            "gelu_tanh",
+            0.0,
+            |x, _| gelu_tanh(x),
+            |x, _| gelu_tanh_df(x),
+            false,
+        ),
+        (
+            ew::UNARY_SILU,
+            "silu",
+            0.0,
+            |x, _| x * sig(x),
+            |x, _| sig(x) + x * sig(x) * (1.0 - sig(x)),
+            false,
+        ),
+        (
+            ew::UNARY_CLAMP_MIN,
+            "clamp_min",
+            -0.5,
+            |x, p| x.max(p),
+            |x, p| if x >= p { 1.0 } else { 0.0 },
+            false,
+        ),
+        (
+            ew::UNARY_CLAMP_MAX,
+            "clamp_max",
+            0.7,
+            |x, p| x.min(p),
+            |x, p| if x <= p { 1.0 } else { 0.0 },
             false,
         ),
     ]
@@ -298,11 +383,29 @@ fn binary_case<T: Elem>(
     let g = bcast(out, a, b, contiguous);
     let (sa, sb) = (a.out_strides(out), b.out_strides(out));
     let mut stats = LaunchStats::default();
-    let refs: [(u32, Ref); 4] = [
+    // The pow rows need positive bases: tested by the engine's suites (tests/tests/).
+    let refs: [(u32, Ref); 13] = [
         (ew::BINARY_ADD, |x, y| x + y),
         (ew::BINARY_SUB, |x, y| x - y),
         (ew::BINARY_MUL, |x, y| x * y),
         (ew::BINARY_DIV, |x, y| x / y),
+        (ew::BINARY_MINIMUM, |x, y| x.min(y)),
+        (ew::BINARY_MAXIMUM, |x, y| x.max(y)),
+        (ew::BINARY_MAX_SHARE, |x, y| {
+            if x == y {
+                0.5
+            } else if x < y {
+                0.0
+            } else {
+                1.0
+            }
+        }),
+        (ew::BINARY_GT, |x, y| (x > y) as u8 as f64),
+        (ew::BINARY_GE, |x, y| (x >= y) as u8 as f64),
+        (ew::BINARY_LT, |x, y| (x < y) as u8 as f64),
+        (ew::BINARY_LE, |x, y| (x <= y) as u8 as f64),
+        (ew::BINARY_EQ, |x, y| (x == y) as u8 as f64),
+        (ew::BINARY_NE, |x, y| (x != y) as u8 as f64),
     ];
     for (code, op) in refs {
         let want: Vec<f64> = (0..n)

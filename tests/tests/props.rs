@@ -5,7 +5,7 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use engine::{Conv2dParams, DType, Device, Result, Rng, Tensor, UnaryOp};
+use engine::{Conv2dParams, DType, Device, GeluApproximate, Result, Rng, Tensor, UnaryOp};
 
 /// What PyTorch does with a case.
 enum Expect {
@@ -331,9 +331,153 @@ fn cases(seed: u64) -> Vec<String> {
     fails
 }
 
+/// The cases of the ops of issue 14 part B (activations, clamp, minimum / maximum / pow,
+/// where, cat / stack / squeeze, gather, min, LayerNorm) for one seed.
+fn part_b_cases(seed: u64) -> Vec<String> {
+    let mut rng = Rng::new(seed ^ 0xB0B);
+    let mut fails = Vec::new();
+    let mut push = |f: Option<String>| fails.extend(f);
+    let rank = 1 + rng.below(4) as usize;
+    let shape = dims(&mut rng, rank);
+    let same = || Expect::Shape(shape.clone(), false);
+
+    let ops = [
+        UnaryOp::LeakyRelu(0.1),
+        UnaryOp::Gelu,
+        UnaryOp::GeluTanh,
+        UnaryOp::Silu,
+        UnaryOp::ClampMin(1.0),
+        UnaryOp::ClampMax(1.0),
+    ];
+    for op in ops {
+        let (leaf, x) = input(&shape, &mut rng);
+        push(run(op.name(), &[leaf], same(), || x.unary(op)));
+    }
+    let (leaf, x) = input(&shape, &mut rng);
+    push(run("gelu", &[leaf], same(), || {
+        x.gelu(GeluApproximate::Tanh)
+    }));
+    let (leaf, x) = input(&shape, &mut rng);
+    push(run("clamp", &[leaf], same(), || {
+        x.clamp(Some(0.7), Some(1.5))
+    }));
+
+    let (sa, sb, want) = broadcast_pair(&mut rng);
+    for (name, k) in [("minimum", 0), ("maximum", 1), ("pow", 2), ("where", 3)] {
+        let ((la, a), (lb, b)) = (input(&sa, &mut rng), input(&sb, &mut rng));
+        let f = || match k {
+            0 => a.minimum(&b),
+            1 => a.maximum(&b),
+            2 => a.pow(&b),
+            _ => Tensor::where_cond(&a.gt(&b.mul_scalar(0.9)?)?, &a, &b),
+        };
+        push(run(name, &[la, lb], Expect::Shape(want.clone(), false), f));
+    }
+
+    // cat with another tensor that differs in dim d; stack; squeeze / unsqueeze.
+    let d = rng.below(rank as u64) as usize;
+    let mut other = shape.clone();
+    other[d] = dim(&mut rng);
+    let mut cat_shape = shape.clone();
+    cat_shape[d] = 2 * shape[d] + other[d];
+    let ((la, a), (lb, b)) = (input(&shape, &mut rng), input(&other, &mut rng));
+    let want = Expect::Shape(cat_shape, false);
+    push(run("cat", &[la, lb], want, || {
+        Tensor::cat(&[&a, &b, &a], d)
+    }));
+    let s = rng.below(rank as u64 + 1) as usize;
+    let mut stacked = shape.clone();
+    stacked.insert(s, 2);
+    let ((la, a), (lb, b)) = (input(&shape, &mut rng), input(&shape, &mut rng));
+    let want = Expect::Shape(stacked, false);
+    push(run("stack", &[la, lb], want, || {
+        Tensor::stack(&[&a, &b], s)
+    }));
+    let squeezed: Vec<usize> = shape.iter().copied().filter(|&n| n != 1).collect();
+    let (leaf, x) = input(&shape, &mut rng);
+    let want = Expect::Shape(squeezed, false);
+    push(run("squeeze_all", &[leaf], want, || x.squeeze_all()));
+    let mut one = shape.clone();
+    if one[d] == 1 {
+        one.remove(d);
+    }
+    let (leaf, x) = input(&shape, &mut rng);
+    push(run("squeeze", &[leaf], Expect::Shape(one, false), || {
+        x.squeeze(d)
+    }));
+    let mut more = shape.clone();
+    more.insert(s, 1);
+    let (leaf, x) = input(&shape, &mut rng);
+    push(run(
+        "unsqueeze",
+        &[leaf],
+        Expect::Shape(more, false),
+        || x.unsqueeze(s)?.contiguous(),
+    ));
+
+    // gather: an index no larger than the input outside dim d (PyTorch errors when there
+    // is an index but nothing to pick along d).
+    let mut id: Vec<usize> = shape
+        .iter()
+        .map(|&n| rng.below(n as u64 + 1) as usize)
+        .collect();
+    id[d] = dim(&mut rng);
+    let n: usize = id.iter().product();
+    let picks: Vec<f64> = (0..n)
+        .map(|_| rng.below(shape[d].max(1) as u64) as f64)
+        .collect();
+    let index = Tensor::from_vec(picks, id.clone())
+        .and_then(|t| t.to_device(device()))
+        .unwrap();
+    let want = if shape[d] == 0 && n > 0 {
+        Expect::Error
+    } else {
+        Expect::Shape(id, false)
+    };
+    let (leaf, x) = input(&shape, &mut rng);
+    push(run("gather", &[leaf], want, || x.gather(d, &index)));
+
+    // min over random dims, argmin, LayerNorm over the last k dims.
+    let rdims: Vec<usize> = (0..rank).filter(|_| rng.below(2) == 0).collect();
+    let keepdim = rng.below(2) == 0;
+    let empty = (0..rank).any(|i| (rdims.is_empty() || rdims.contains(&i)) && shape[i] == 0);
+    let want = if empty {
+        Expect::Error
+    } else {
+        Expect::Shape(reduced(&shape, &rdims, keepdim), false)
+    };
+    let (leaf, x) = input(&shape, &mut rng);
+    push(run("min", &[leaf], want, || x.min(&rdims, keepdim)));
+    let want = if shape[d] == 0 {
+        Expect::Error
+    } else {
+        Expect::Shape(reduced(&shape, &[d], keepdim), false)
+    };
+    let (leaf, x) = input(&shape, &mut rng);
+    push(run("argmin", &[leaf], want, || x.argmin(d, keepdim)));
+    let k = 1 + rng.below(rank as u64) as usize;
+    let norm = shape[rank - k..].to_vec();
+    let ((lx, x), (lw, w), (lb, b)) = (
+        input(&shape, &mut rng),
+        input(&norm, &mut rng),
+        input(&norm, &mut rng),
+    );
+    push(run("layer_norm", &[lx, lw, lb], same(), || {
+        x.layer_norm(&norm, Some(&w), Some(&b), 1e-5)
+    }));
+    fails
+}
+
+/// Every case of one seed.
+fn all_cases(seed: u64) -> Vec<String> {
+    let mut fails = cases(seed);
+    fails.extend(part_b_cases(seed));
+    fails
+}
+
 #[test]
 fn every_op_on_random_shapes_is_shaped_like_pytorch_or_a_clean_error() {
-    let fails: Vec<String> = (0..300).flat_map(cases).collect();
+    let fails: Vec<String> = (0..300).flat_map(all_cases).collect();
     assert!(
         fails.is_empty(),
         "{} failures:\n{}",
@@ -347,7 +491,7 @@ fn every_op_on_random_shapes_is_shaped_like_pytorch_or_a_clean_error() {
 #[test]
 fn every_op_on_random_shapes_on_cuda_is_shaped_like_pytorch_or_a_clean_error() {
     DEVICE.with(|d| d.set(Device::CudaSim));
-    let fails: Vec<String> = (0..150).flat_map(cases).collect();
+    let fails: Vec<String> = (0..150).flat_map(all_cases).collect();
     assert!(
         fails.is_empty(),
         "{} failures on cuda-sim:\n{}",

@@ -10,15 +10,17 @@ mod conv;
 mod counter;
 mod dropout;
 pub mod init;
+mod layer_norm;
 mod linear;
 mod pool;
 mod sequential;
 
-pub use activation::{Flatten, ReLU};
+pub use activation::{Flatten, LeakyReLU, ReLU, SiLU, GELU};
 pub use batchnorm::{BatchNorm1d, BatchNorm2d};
 pub use conv::Conv2d;
 pub use counter::Counter;
 pub use dropout::Dropout;
+pub use layer_norm::LayerNorm;
 pub use linear::Linear;
 pub use pool::{AdaptiveAvgPool2d, AvgPool2d, MaxPool2d};
 pub use sequential::{LayerSummary, Sequential};

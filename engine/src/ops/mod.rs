@@ -1,10 +1,13 @@
 //! Ops: each file holds one op family's forward, its backward node right underneath, and
 //! the dispatch to each backend's kernel.
 
+pub mod concat;
 pub mod conv;
 pub mod convert;
 pub mod dropout;
 pub mod elementwise;
+pub mod gather;
+pub mod layer_norm;
 pub mod loss;
 pub mod loss_options;
 pub mod matmul;
@@ -12,12 +15,13 @@ pub mod norm;
 pub mod pointwise_loss;
 pub mod pool;
 pub mod reduce;
+pub mod select;
 pub mod softmax;
 pub mod transfer;
 pub mod view;
 
 pub use conv::Conv2dParams;
-pub use elementwise::UnaryOp;
+pub use elementwise::{GeluApproximate, UnaryOp};
 pub use loss_options::{CrossEntropyOptions, NllLossOptions, Reduction};
 pub use pointwise_loss::BceWithLogitsOptions;
 pub use pool::{AvgPool2dOptions, MaxPool2dOptions};

@@ -58,6 +58,54 @@ impl Tensor {
         self.reduce(&[dim], keepdim, Reduce::ArgMax, "argmax")
     }
 
+    /// Maximum of all elements, as a 0-D tensor (`torch.max(x)`; ties share the gradient).
+    pub fn max_all(&self) -> Result<Tensor> {
+        self.max(&[], false)
+    }
+
+    /// `torch.max(x, dim, keepdim)`: the maxima along `dim` and their indices (first
+    /// maximum, exact integers in this dtype, as [`Tensor::argmax`]).
+    pub fn max_dim(&self, dim: usize, keepdim: bool) -> Result<(Tensor, Tensor)> {
+        Ok((self.max(&[dim], keepdim)?, self.argmax(dim, keepdim)?))
+    }
+
+    /// Minimum over `dims` (all when empty), NaN propagating like [`Tensor::max`], whose
+    /// kernels and gradient rule it reuses as `-max(-x)` (negation is exact): ties share the
+    /// gradient on the CPU, the first minimum takes it on CUDA.
+    pub fn min(&self, dims: &[usize], keepdim: bool) -> Result<Tensor> {
+        self.check_min_dims(dims, "min")?;
+        self.neg()?.max(dims, keepdim)?.neg()
+    }
+
+    /// The errors `max` would give, named after the min op.
+    fn check_min_dims(&self, dims: &[usize], op: &'static str) -> Result<()> {
+        let dims = self.reduced_dims(dims, op)?;
+        if dims.iter().any(|&d| self.dims()[d] == 0) {
+            return Err(Error::argument(
+                op,
+                format!("reduction over an empty dim of {:?}", self.shape()),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Minimum of all elements, as a 0-D tensor (`torch.min(x)`).
+    pub fn min_all(&self) -> Result<Tensor> {
+        self.min(&[], false)
+    }
+
+    /// Index of the first minimum along `dim` (a NaN counts as the minimum, as in PyTorch).
+    pub fn argmin(&self, dim: usize, keepdim: bool) -> Result<Tensor> {
+        self.check_min_dims(&[dim], "argmin")?;
+        let _untracked = crate::autograd::no_grad();
+        self.neg()?.argmax(dim, keepdim)
+    }
+
+    /// `torch.min(x, dim, keepdim)`: the minima along `dim` and their indices.
+    pub fn min_dim(&self, dim: usize, keepdim: bool) -> Result<(Tensor, Tensor)> {
+        Ok((self.min(&[dim], keepdim)?, self.argmin(dim, keepdim)?))
+    }
+
     /// Sums a broadcast gradient back down to `shape` (the inverse of broadcasting).
     pub fn sum_to(&self, shape: &Shape) -> Result<Tensor> {
         if self.shape() == shape {

@@ -68,7 +68,7 @@ impl Tensor {
         self.reshape(dims)
     }
 
-    /// Inserts a size-1 dim at `dim`.
+    /// Inserts a size-1 dim at `dim` (`0..=rank`; a view).
     pub fn unsqueeze(&self, dim: usize) -> Result<Tensor> {
         if dim > self.rank() {
             return Err(Error::argument(
@@ -76,9 +76,45 @@ impl Tensor {
                 format!("dim {dim} out of range for rank {}", self.rank()),
             ));
         }
-        let mut dims = self.dims().to_vec();
+        let mut layout = self.layout().clone();
+        let mut dims = layout.dims().to_vec();
+        // Any stride suits a size-1 dim; this one keeps a dense layout dense.
+        let stride = layout.strides.get(dim).map_or(1, |&s| s * dims[dim]);
         dims.insert(dim, 1);
-        self.reshape(dims)
+        layout.strides.insert(dim, stride);
+        layout.shape = Shape::new(dims);
+        Ok(record(self.view_as(layout)?, &[self], || Reshape))
+    }
+
+    /// `torch.squeeze(x, dim)`: drops `dim` when its size is 1, else returns the same shape
+    /// (a view either way). `dim` must be `< rank` (or 0 for a 0-D tensor).
+    pub fn squeeze(&self, dim: usize) -> Result<Tensor> {
+        if dim >= self.rank().max(1) {
+            return Err(Error::argument(
+                "squeeze",
+                format!("dim {dim} out of range for shape {:?}", self.shape()),
+            ));
+        }
+        self.drop_unit_dims(|d| d == dim)
+    }
+
+    /// `torch.squeeze(x)`: every size-1 dim dropped (a view).
+    pub fn squeeze_all(&self) -> Result<Tensor> {
+        self.drop_unit_dims(|_| true)
+    }
+
+    /// The view without the size-1 dims `d` for which `pick(d)`.
+    fn drop_unit_dims(&self, pick: impl Fn(usize) -> bool) -> Result<Tensor> {
+        let l = self.layout();
+        let keep: Vec<usize> = (0..self.rank())
+            .filter(|&d| !(l.dims()[d] == 1 && pick(d)))
+            .collect();
+        let layout = Layout {
+            shape: Shape::new(keep.iter().map(|&d| l.dims()[d]).collect()),
+            strides: keep.iter().map(|&d| l.strides[d]).collect(),
+            offset: l.offset,
+        };
+        Ok(record(self.view_as(layout)?, &[self], || Reshape))
     }
 
     /// Reorders dims: output dim `i` is input dim `dims[i]` (a view).

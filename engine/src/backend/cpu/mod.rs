@@ -7,6 +7,7 @@ pub mod copy;
 pub mod dropout;
 pub mod elementwise;
 pub mod gemm;
+pub mod layer_norm;
 pub mod norm;
 pub mod pool;
 pub mod reduce;

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use kernels::ptx::{self, Module, Strided, MAX_RANK};
+use kernels::ptx::{self, Bcast, Module, Strided, MAX_RANK};
 
 use super::{u32_arg, Arg, CudaDevice, CudaStorage, LaunchShape};
 use crate::dtype::DType;
@@ -45,6 +45,37 @@ pub fn contiguous(src: &CudaStorage, layout: &Layout) -> Result<CudaStorage> {
     let shape = LaunchShape::linear(n, ptx::copy::THREADS);
     dev.launch_typed(Module::Copy, "copy_strided", src.dtype(), shape, &args)?;
     Ok(out)
+}
+
+/// Writes the view `src_layout` of `src` into the region `dst_layout` of `dst` (same shape).
+pub fn copy_into(
+    op: &'static str,
+    (src, src_layout): (&CudaStorage, &Layout),
+    (dst, dst_layout): (&CudaStorage, &Layout),
+) -> Result<()> {
+    let n = src_layout.shape.numel();
+    if n == 0 {
+        return Ok(());
+    }
+    let (a, b) = (strided(op, src_layout)?, strided(op, dst_layout)?);
+    let g = Bcast {
+        rank: a.rank,
+        contiguous: 0,
+        dims: a.dims,
+        a_strides: a.strides,
+        b_strides: b.strides,
+        a_offset: a.offset,
+        b_offset: b.offset,
+    };
+    let args = [
+        Arg::Ptr(src.ptr()),
+        Arg::Ptr(dst.ptr()),
+        u32_arg(op, n)?,
+        Arg::Bytes(g.to_bytes()),
+    ];
+    let shape = LaunchShape::linear(n, ptx::copy::THREADS);
+    src.cuda_device()
+        .launch_typed(Module::Copy, "copy_into_strided", src.dtype(), shape, &args)
 }
 
 /// `n` elements of `dtype`, all `value`.

@@ -23,6 +23,12 @@ fn unary_code(op: UnaryOp) -> (u32, f64) {
         UnaryOp::Powf(p) => (e::UNARY_POWF, p),
         UnaryOp::AddScalar(c) => (e::UNARY_ADD_SCALAR, c),
         UnaryOp::MulScalar(c) => (e::UNARY_MUL_SCALAR, c),
+        UnaryOp::LeakyRelu(s) => (e::UNARY_LEAKY_RELU, s),
+        UnaryOp::Gelu => (e::UNARY_GELU, 0.0),
+        UnaryOp::GeluTanh => (e::UNARY_GELU_TANH, 0.0),
+        UnaryOp::Silu => (e::UNARY_SILU, 0.0),
+        UnaryOp::ClampMin(c) => (e::UNARY_CLAMP_MIN, c),
+        UnaryOp::ClampMax(c) => (e::UNARY_CLAMP_MAX, c),
     }
 }
 
@@ -68,13 +74,25 @@ pub fn unary_bwd(
     Ok(dx)
 }
 
-/// The binary ops of the kernel, by code.
+/// The binary ops of the kernel, by code (`kernels::ptx::elementwise::BINARY_*`).
 #[derive(Clone, Copy, Debug)]
 pub enum BinaryCode {
     Add = 0,
     Sub = 1,
     Mul = 2,
     Div = 3,
+    Minimum = 4,
+    Maximum = 5,
+    Pow = 6,
+    MaxShare = 7,
+    PowDBase = 8,
+    PowDExp = 9,
+    Gt = 10,
+    Ge = 11,
+    Lt = 12,
+    Le = 13,
+    Eq = 14,
+    Ne = 15,
 }
 
 /// `a op b` with both operands broadcast (by strides) to `shape`.
@@ -119,5 +137,26 @@ pub fn binary(
     ];
     let launch = LaunchShape::linear(n, ptx::elementwise::THREADS);
     dev.launch_typed(Module::Elementwise, "binary_fwd", a.dtype(), launch, &args)?;
+    Ok(out)
+}
+
+/// `c != 0 ? a : b` over three dense operands of `n` elements (each with its element offset).
+pub fn where_fwd(
+    (c, co): (&CudaStorage, usize),
+    (a, ao): (&CudaStorage, usize),
+    (b, bo): (&CudaStorage, usize),
+    n: usize,
+) -> Result<CudaStorage> {
+    let dev = a.cuda_device();
+    let out = CudaStorage::uninit(dev, n, a.dtype())?;
+    let args = [
+        Arg::Ptr(c.ptr_at(co)),
+        Arg::Ptr(a.ptr_at(ao)),
+        Arg::Ptr(b.ptr_at(bo)),
+        Arg::Ptr(out.ptr()),
+        u32_arg("where", n)?,
+    ];
+    let launch = LaunchShape::linear(n, ptx::elementwise::THREADS);
+    dev.launch_typed(Module::Elementwise, "where_fwd", a.dtype(), launch, &args)?;
     Ok(out)
 }

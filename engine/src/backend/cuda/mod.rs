@@ -10,6 +10,7 @@ pub mod driver;
 pub mod dropout;
 pub mod elementwise;
 pub mod index;
+pub mod layer_norm;
 pub mod matmul;
 pub mod norm;
 pub mod pool;
