@@ -34,7 +34,7 @@ pub enum Command {
 
 #[derive(Args, Debug, Default)]
 pub struct TrainArgs {
-    /// Hyperparameters from a TOML or JSON file (flags override it).
+    /// Hyperparameters from a TOML, YAML or JSON file (flags override it).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Continue an interrupted run from RUN_DIR/checkpoints/last.safetensors.
@@ -103,6 +103,9 @@ pub struct TrainArgs {
     /// No progress bars or per-epoch lines.
     #[arg(long)]
     pub quiet: bool,
+    /// Write TensorBoard event files under <run folder>/tensorboard.
+    #[arg(long)]
+    pub tensorboard: bool,
 }
 
 #[derive(Args, Debug)]
@@ -176,6 +179,7 @@ impl TrainArgs {
             c.data_dir = self.data_dir.clone();
         }
         c.elastic |= self.elastic;
+        c.tensorboard |= self.tensorboard;
         c.augment |= self.augment || c.elastic;
         c.validate()?;
         Ok(c)

@@ -13,4 +13,5 @@ pub mod models;
 pub mod report;
 pub mod rng;
 pub mod run_dir;
+pub mod tensorboard;
 pub mod train;

@@ -73,6 +73,7 @@ fn run_train(args: &TrainArgs) -> Result<(), String> {
         quiet: args.quiet,
         stop: &STOP,
         resume: args.resume.clone(),
+        run_name: None,
     };
     let outcome = train::train(&config, &data, opts).map_err(|e| e.to_string())?;
     if outcome.interrupted {
