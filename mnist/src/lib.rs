@@ -2,6 +2,7 @@
 
 pub mod allocator;
 pub mod augment;
+pub mod commands;
 pub mod config;
 pub mod data;
 pub mod dataset;

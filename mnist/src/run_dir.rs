@@ -209,7 +209,7 @@ fn git_commit() -> Option<String> {
 }
 
 /// `YYYYMMDD-HHMMSS` in UTC (civil-from-days, no time-zone crate needed).
-fn utc_timestamp() -> String {
+pub(crate) fn utc_timestamp() -> String {
     let secs = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())

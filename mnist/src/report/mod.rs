@@ -14,7 +14,7 @@ use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 
-pub use canvas::{Canvas, Rgb};
+pub use canvas::{text_width, Canvas, Rgb};
 pub use confusion::{confusion_matrix, confusion_matrix_png};
 pub use curves::{accuracy_curve, loss_curve};
 pub use failure::{

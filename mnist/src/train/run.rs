@@ -48,6 +48,8 @@ pub struct RunOutcome {
     pub per_class_accuracy: [f64; 10],
     pub stopped_early: bool,
     pub interrupted: bool,
+    /// Wall time of the whole run (timing.json's `total_seconds`).
+    pub total_seconds: f64,
 }
 
 /// Trains `config.model` on `data`, writing everything into a run folder.
@@ -203,7 +205,8 @@ pub fn train(
         &BatchSource::eval(&data.test, EVAL_BATCH, device)?,
     )?;
     let report = run.write_test_report(&data.test, &test, progress.best_epoch)?;
-    run.write_timing(&timing_json(&metrics, started.elapsed().as_secs_f64()))?;
+    let total_seconds = started.elapsed().as_secs_f64();
+    run.write_timing(&timing_json(&metrics, total_seconds))?;
     if let Some(b) = board {
         b.finish()?;
     }
@@ -225,6 +228,7 @@ pub fn train(
         per_class_accuracy: report,
         stopped_early,
         interrupted,
+        total_seconds,
     })
 }
 
