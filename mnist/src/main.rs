@@ -242,9 +242,13 @@ fn run_sweep(args: &SweepArgs) -> Result<(), String> {
         return Err("invalid --jobs: must be at least 1".into());
     }
     // Every run's settings are checked before the data is loaded.
+    let named = |e: String| match &args.config {
+        Some(path) => format!("{}: {e}", path.display()),
+        None => e,
+    };
     for setting in spec.settings() {
         for seed in spec.seeds() {
-            spec.config(&setting, seed)?;
+            spec.config(&setting, seed).map_err(named)?;
         }
     }
     let data_from = spec
