@@ -139,7 +139,11 @@ impl ConfigFormat {
 
     /// Deserializes `text` (any serde type: the training config, a sweep file); an error is one
     /// line naming `file`.
-    pub fn parse<T: serde::de::DeserializeOwned>(self, file: &str, text: &str) -> Result<T, String> {
+    pub fn parse<T: serde::de::DeserializeOwned>(
+        self,
+        file: &str,
+        text: &str,
+    ) -> Result<T, String> {
         let parsed = match self {
             ConfigFormat::Toml => toml::from_str(text).map_err(|e| e.message().to_string()),
             ConfigFormat::Yaml => serde_norway::from_str(text).map_err(|e| e.to_string()),

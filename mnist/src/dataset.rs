@@ -231,7 +231,13 @@ impl<'a> Loader<'a> {
 
 /// The augmented intensities (in [0, 255]) the loader gives item `index` of its dataset in
 /// `epoch` of a run seeded `seed`: every sample draws from its own stream, keyed by all three.
-pub fn augment_image(aug: &Augment, src: &[u8], [seed, epoch]: [u64; 2], index: usize, out: &mut [f32]) {
+pub fn augment_image(
+    aug: &Augment,
+    src: &[u8],
+    [seed, epoch]: [u64; 2],
+    index: usize,
+    out: &mut [f32],
+) {
     let mut r = Rng::from_keys(&[seed, epoch, index as u64, 0xA06]);
     aug.apply(src, out, &mut r);
 }

@@ -11,9 +11,9 @@ use cli::{
     AugmentPreviewArgs, Cli, Command, EnsembleArgs, EvalArgs, PredictArgs, SweepArgs, TrainArgs,
     VisualizeArgs,
 };
-use mnist::commands::{augment_preview, ensemble, sweep, visualize};
 use engine::nn::Module;
 use engine::no_grad;
+use mnist::commands::{augment_preview, ensemble, sweep, visualize};
 use mnist::data::{load_mnist, resolve_data_dir, DownloadPolicy};
 use mnist::run_dir::RunDir;
 use mnist::train::{self, evaluate, load_model_checkpoint, resolve_device, RunOptions};
@@ -210,9 +210,7 @@ fn run_augment_preview(args: &AugmentPreviewArgs) -> Result<(), String> {
         ..Default::default()
     };
     config.validate()?;
-    let augment = config
-        .augmentation()
-        .ok_or("augmentation is off")?;
+    let augment = config.augmentation().ok_or("augmentation is off")?;
     let data = load_data(args.data_dir.as_deref())?;
     let opts = augment_preview::PreviewOptions {
         samples: args.samples,
@@ -288,7 +286,10 @@ fn run_ensemble(args: &EnsembleArgs) -> Result<(), String> {
     }
     let data = load_data(args.data_dir.as_deref())?;
     let result = ensemble::ensemble(&args.checkpoints, &data.test, args.batch_size)?;
-    print!("{}", ensemble::describe(&result, |p| p.display().to_string()));
+    print!(
+        "{}",
+        ensemble::describe(&result, |p| p.display().to_string())
+    );
     if let Some(path) = &args.report {
         let text = serde_json::to_string_pretty(&result).map_err(|e| e.to_string())?;
         mnist::fs_atomic::write_atomic(path, text.as_bytes())

@@ -168,7 +168,8 @@ impl RunDir {
             &analysis.hardest,
             &self.path.join("hardest_examples.png"),
         )?;
-        let value = serde_json::to_value(&analysis).map_err(|e| TrainError::Config(e.to_string()))?;
+        let value =
+            serde_json::to_value(&analysis).map_err(|e| TrainError::Config(e.to_string()))?;
         self.write_json("failure_analysis.json", &value)?;
         self.write_json(
             "test_report.json",

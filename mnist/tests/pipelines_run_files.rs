@@ -95,7 +95,10 @@ fn timing_json_agrees_with_metrics_json() {
         let seconds = t["seconds"].as_f64().unwrap();
         assert!((seconds - m["seconds"].as_f64().unwrap()).abs() < 1e-9);
         assert!(seconds > 0.0);
-        assert_eq!(m["images"], TRAIN_LIMIT, "every training image once per epoch");
+        assert_eq!(
+            m["images"], TRAIN_LIMIT,
+            "every training image once per epoch"
+        );
         let rate = t["images_per_second"].as_f64().unwrap();
         assert!((rate - TRAIN_LIMIT as f64 / seconds).abs() < 1e-6 * rate);
         train_seconds += seconds;
@@ -136,10 +139,17 @@ fn failure_analysis_agrees_with_the_confusion_matrix() {
         let actual: f64 = m[c].iter().sum();
         let p = if predicted > 0.0 { tp / predicted } else { 0.0 };
         let r = if actual > 0.0 { tp / actual } else { 0.0 };
-        let f1 = if p + r > 0.0 { 2.0 * p * r / (p + r) } else { 0.0 };
+        let f1 = if p + r > 0.0 {
+            2.0 * p * r / (p + r)
+        } else {
+            0.0
+        };
         let close = |key: &str, want: f64| {
             let got = scores[key].as_f64().unwrap();
-            assert!((got - want).abs() < 1e-12, "class {c} {key}: {got} vs {want}");
+            assert!(
+                (got - want).abs() < 1e-12,
+                "class {c} {key}: {got} vs {want}"
+            );
         };
         close("precision", p);
         close("recall", r);
@@ -182,9 +192,20 @@ fn hardest_examples_are_the_highest_loss_digits_of_the_best_checkpoint() {
     let n = data.test.len();
     let mut probs = Vec::new();
     for chunk in data.test.images.chunks(1000 * 784) {
-        let x = engine::Tensor::from_vec(mnist::dataset::normalize(chunk), [chunk.len() / 784, 1, 28, 28])
-            .unwrap();
-        probs.extend(model.forward(&x).unwrap().softmax(1).unwrap().to_vec_f32().unwrap());
+        let x = engine::Tensor::from_vec(
+            mnist::dataset::normalize(chunk),
+            [chunk.len() / 784, 1, 28, 28],
+        )
+        .unwrap();
+        probs.extend(
+            model
+                .forward(&x)
+                .unwrap()
+                .softmax(1)
+                .unwrap()
+                .to_vec_f32()
+                .unwrap(),
+        );
     }
     let loss = |i: usize| -(probs[i * 10 + data.test.labels[i] as usize] as f64).ln();
     let mut losses: Vec<f64> = (0..n).map(loss).collect();
@@ -193,7 +214,11 @@ fn hardest_examples_are_the_highest_loss_digits_of_the_best_checkpoint() {
         let i = ex["index"].as_u64().unwrap() as usize;
         assert_eq!(ex["truth"].as_u64().unwrap(), data.test.labels[i] as u64);
         let got = ex["loss"].as_f64().unwrap();
-        assert!((got - loss(i)).abs() < 1e-3, "digit {i}: {got} vs {}", loss(i));
+        assert!(
+            (got - loss(i)).abs() < 1e-3,
+            "digit {i}: {got} vs {}",
+            loss(i)
+        );
         assert!(
             (got - losses[k]).abs() < 1e-3,
             "rank {k}: {got} vs {}",
@@ -204,7 +229,10 @@ fn hardest_examples_are_the_highest_loss_digits_of_the_best_checkpoint() {
         row.sort_by(|a, b| b.1.total_cmp(&a.1));
         for (entry, want) in top3.iter().zip(&row) {
             let p = entry[1].as_f64().unwrap();
-            assert!((p - want.1 as f64).abs() < 1e-4, "digit {i}: {entry} vs {want:?}");
+            assert!(
+                (p - want.1 as f64).abs() < 1e-4,
+                "digit {i}: {entry} vs {want:?}"
+            );
         }
     }
     // The picture: 8 columns of 24 digits, 3 rows, a white background.
@@ -229,7 +257,11 @@ fn crc32c(data: &[u8]) -> u32 {
     let table: Vec<u32> = (0..256u32)
         .map(|mut c| {
             for _ in 0..8 {
-                c = if c & 1 != 0 { 0x82F6_3B78 ^ (c >> 1) } else { c >> 1 };
+                c = if c & 1 != 0 {
+                    0x82F6_3B78 ^ (c >> 1)
+                } else {
+                    c >> 1
+                };
             }
             c
         })
@@ -334,7 +366,9 @@ fn scalars(bytes: &[u8]) -> (String, Vec<(u64, String, f32)>) {
                         let (mut tag, mut v) = (String::new(), f32::NAN);
                         for (n, f) in fields(value) {
                             match (n, f) {
-                                (1, Field::Bytes(t)) => tag = String::from_utf8(t.to_vec()).unwrap(),
+                                (1, Field::Bytes(t)) => {
+                                    tag = String::from_utf8(t.to_vec()).unwrap()
+                                }
                                 (2, Field::Fixed32(b)) => v = f32::from_le_bytes(b),
                                 other => panic!("unexpected Value field {other:?}"),
                             }
@@ -383,7 +417,11 @@ fn tensorboard_events_parse_and_match_the_metrics() {
             ("epoch/val_accuracy", "val_accuracy"),
             ("epoch/lr", "lr"),
         ] {
-            assert_eq!(get(tag, e), m[key].as_f64().unwrap() as f32, "{tag} epoch {e}");
+            assert_eq!(
+                get(tag, e),
+                m[key].as_f64().unwrap() as f32,
+                "{tag} epoch {e}"
+            );
         }
     }
     // Per logging interval (every 20 batches, from the first): loss, accuracy, learning rate.

@@ -5,8 +5,8 @@
 use std::path::Path;
 
 use crate::augment::Augment;
-use crate::dataset::{augment_image, split_train_val};
 use crate::data::Mnist;
+use crate::dataset::{augment_image, split_train_val};
 use crate::idx::{IMAGE_PIXELS, IMAGE_SIDE};
 use crate::report::{save_png, text_width, Canvas, Rgb};
 
@@ -34,7 +34,10 @@ pub struct PreviewOptions {
 
 /// The rows of the preview: (training-split index, label, original pixels, augmented
 /// versions as u8 intensities), computed exactly as the loader does.
-pub fn preview_rows(data: &Mnist, opts: &PreviewOptions) -> Vec<(usize, u8, Vec<u8>, Vec<Vec<u8>>)> {
+pub fn preview_rows(
+    data: &Mnist,
+    opts: &PreviewOptions,
+) -> Vec<(usize, u8, Vec<u8>, Vec<Vec<u8>>)> {
     let (train, _) = split_train_val(&data.train, opts.val_split, opts.seed);
     (0..opts.samples.min(train.len()))
         .map(|i| {
@@ -43,7 +46,9 @@ pub fn preview_rows(data: &Mnist, opts: &PreviewOptions) -> Vec<(usize, u8, Vec<
                 .map(|epoch| {
                     let mut out = vec![0f32; IMAGE_PIXELS];
                     augment_image(&opts.augment, src, [opts.seed, epoch as u64], i, &mut out);
-                    out.iter().map(|v| v.round().clamp(0.0, 255.0) as u8).collect()
+                    out.iter()
+                        .map(|v| v.round().clamp(0.0, 255.0) as u8)
+                        .collect()
                 })
                 .collect();
             (i, train.labels[i], src.to_vec(), versions)
@@ -88,7 +93,13 @@ pub fn augment_preview(data: &Mnist, opts: &PreviewOptions, path: &Path) -> Resu
     for (r, (index, label, original, versions)) in rows.iter().enumerate() {
         let (_, y) = digit_origin(r, 0);
         c.text(MARGIN, y + DIGIT / 2 - 10, &format!("#{index}"), 1, AXIS);
-        c.text(MARGIN, y + DIGIT / 2 + 2, &format!("label {label}"), 1, AXIS);
+        c.text(
+            MARGIN,
+            y + DIGIT / 2 + 2,
+            &format!("label {label}"),
+            1,
+            AXIS,
+        );
         for (col, pixels) in std::iter::once(original).chain(versions).enumerate() {
             let (x, y) = digit_origin(r, col);
             c.gray_image(x, y, pixels, IMAGE_SIDE, SCALE);

@@ -37,8 +37,8 @@ pub fn ensemble(
         .iter()
         .map(|c| load_model_checkpoint(c, None).map_err(|e| e.to_string()))
         .collect::<Result<Vec<_>, String>>()?;
-    let batches = BatchSource::eval(test, batch_size, engine::Device::Cpu)
-        .map_err(|e| e.to_string())?;
+    let batches =
+        BatchSource::eval(test, batch_size, engine::Device::Cpu).map_err(|e| e.to_string())?;
     let mut sum = vec![0f64; test.len() * 10];
     let mut members = Vec::new();
     for (path, (kind, mut model)) in checkpoints.iter().zip(models) {

@@ -196,8 +196,7 @@ pub fn run_sweep(
     }
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
-    let results: Mutex<Vec<Option<Result<SweepRun, String>>>> =
-        Mutex::new(vec![None; plan.len()]);
+    let results: Mutex<Vec<Option<Result<SweepRun, String>>>> = Mutex::new(vec![None; plan.len()]);
     let mut interrupted = false;
     std::thread::scope(|scope| {
         for _ in 0..jobs.clamp(1, plan.len().max(1)) {
@@ -357,7 +356,13 @@ fn sweep_png(rows: &[SweepRow], path: &Path) -> Result<(), String> {
     let (lo, hi) = ((lo - pad).max(0.0), (hi + pad).min(1.0));
     let x_of = |v: f64| margin + label_w + ((v - lo) / (hi - lo).max(1e-9) * bar_w as f64) as i32;
     let mut c = Canvas::new(w as u32, h as u32, WHITE);
-    c.text_centered(w / 2, 12, "sweep: test accuracy, mean +- std over seeds", 1, AXIS);
+    c.text_centered(
+        w / 2,
+        12,
+        "sweep: test accuracy, mean +- std over seeds",
+        1,
+        AXIS,
+    );
     for (i, r) in rows.iter().enumerate() {
         let y = top + i as i32 * row_h;
         c.text(margin, y + 8, &r.setting, 1, AXIS);
@@ -387,8 +392,20 @@ fn sweep_png(rows: &[SweepRow], path: &Path) -> Result<(), String> {
         1.0,
         AXIS,
     );
-    c.text(x_of(lo), axis_y + 6, &format!("{:.2}%", 100.0 * lo), 1, AXIS);
+    c.text(
+        x_of(lo),
+        axis_y + 6,
+        &format!("{:.2}%", 100.0 * lo),
+        1,
+        AXIS,
+    );
     let right = format!("{:.2}%", 100.0 * hi);
-    c.text(x_of(hi) - text_width(&right, 1), axis_y + 6, &right, 1, AXIS);
+    c.text(
+        x_of(hi) - text_width(&right, 1),
+        axis_y + 6,
+        &right,
+        1,
+        AXIS,
+    );
     save_png(&c, path).map_err(|e| e.to_string())
 }

@@ -97,9 +97,7 @@ pub fn visualize(
 }
 
 fn is_layer(model: &Sequential, i: usize, name: &str) -> bool {
-    model
-        .get(i)
-        .is_some_and(|l| l.describe().starts_with(name))
+    model.get(i).is_some_and(|l| l.describe().starts_with(name))
 }
 
 /// Runs the model layer by layer (eval mode) on one 28x28 digit and keeps each conv block's
@@ -175,7 +173,10 @@ fn draw_filters(weight: &Tensor, title: &str, path: &Path) -> Result<(), String>
     // One cell per (output, input) channel pair; the first layer of MNIST models has one input.
     let count = out_ch * in_ch;
     let label_w = crate::report::text_width(&format!("filter {count}"), 1);
-    let cell = ((kw as i32 * scale).max(label_w) + 16, kh as i32 * scale + 22);
+    let cell = (
+        (kw as i32 * scale).max(label_w) + 16,
+        kh as i32 * scale + 22,
+    );
     let cols = 8;
     let lines = [
         title,
@@ -228,7 +229,13 @@ fn draw_block(
     if digit.len() == IMAGE_PIXELS {
         c.gray_image(x + 6, y, digit, IMAGE_SIDE, s);
     }
-    c.text_centered(x + cell.0 / 2, y + IMAGE_SIDE as i32 * s + 6, "input", 1, AXIS);
+    c.text_centered(
+        x + cell.0 / 2,
+        y + IMAGE_SIDE as i32 * s + 6,
+        "input",
+        1,
+        AXIS,
+    );
     for ch in 0..channels {
         let map = &block.values[ch * h * w..(ch + 1) * h * w];
         let (lo, hi) = map

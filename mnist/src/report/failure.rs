@@ -190,9 +190,19 @@ pub fn hardest_examples_png(
             AXIS,
         );
         for (k, &(class, p)) in ex.top3.iter().enumerate() {
-            let color = if class == ex.truth as usize { GREEN } else { RED };
+            let color = if class == ex.truth as usize {
+                GREEN
+            } else {
+                RED
+            };
             let line = format!("{class}: {:.1}%", 100.0 * p);
-            c.text_centered(x + DIGIT / 2, y + DIGIT + 16 + 12 * k as i32, &line, 1, color);
+            c.text_centered(
+                x + DIGIT / 2,
+                y + DIGIT + 16 + 12 * k as i32,
+                &line,
+                1,
+                color,
+            );
         }
     }
     save_png(&c, path)
