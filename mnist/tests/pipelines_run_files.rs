@@ -57,13 +57,12 @@ fn run() -> &'static PathBuf {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let run = std::fs::read_dir(dir.join("runs"))
+        std::fs::read_dir(dir.join("runs"))
             .unwrap()
             .next()
             .unwrap()
             .unwrap()
-            .path();
-        run
+            .path()
     })
 }
 
@@ -273,6 +272,8 @@ fn crc32c(data: &[u8]) -> u32 {
     crc ^ 0xFFFF_FFFF
 }
 
+/// The mask written out as TFRecord's spec states it (the writer uses rotate_right).
+#[allow(clippy::manual_rotate)]
 fn masked(data: &[u8]) -> u32 {
     let c = crc32c(data);
     ((c >> 15) | (c << 17)).wrapping_add(0xA282_EAD8)

@@ -32,12 +32,18 @@ pub struct PreviewOptions {
     pub augment: Augment,
 }
 
-/// The rows of the preview: (training-split index, label, original pixels, augmented
-/// versions as u8 intensities), computed exactly as the loader does.
-pub fn preview_rows(
-    data: &Mnist,
-    opts: &PreviewOptions,
-) -> Vec<(usize, u8, Vec<u8>, Vec<Vec<u8>>)> {
+/// One row of the preview.
+pub struct PreviewRow {
+    /// Position in the training split.
+    pub index: usize,
+    pub label: u8,
+    pub original: Vec<u8>,
+    /// The augmented versions of epochs 1, 2, ... as u8 intensities.
+    pub versions: Vec<Vec<u8>>,
+}
+
+/// The rows of the preview, computed exactly as the loader does.
+pub fn preview_rows(data: &Mnist, opts: &PreviewOptions) -> Vec<PreviewRow> {
     let (train, _) = split_train_val(&data.train, opts.val_split, opts.seed);
     (0..opts.samples.min(train.len()))
         .map(|i| {
@@ -51,7 +57,12 @@ pub fn preview_rows(
                         .collect()
                 })
                 .collect();
-            (i, train.labels[i], src.to_vec(), versions)
+            PreviewRow {
+                index: i,
+                label: train.labels[i],
+                original: src.to_vec(),
+                versions,
+            }
         })
         .collect()
 }
@@ -90,7 +101,8 @@ pub fn augment_preview(data: &Mnist, opts: &PreviewOptions, path: &Path) -> Resu
         1,
         AXIS,
     );
-    for (r, (index, label, original, versions)) in rows.iter().enumerate() {
+    for (r, row) in rows.iter().enumerate() {
+        let (index, label) = (row.index, row.label);
         let (_, y) = digit_origin(r, 0);
         c.text(MARGIN, y + DIGIT / 2 - 10, &format!("#{index}"), 1, AXIS);
         c.text(
@@ -100,7 +112,10 @@ pub fn augment_preview(data: &Mnist, opts: &PreviewOptions, path: &Path) -> Resu
             1,
             AXIS,
         );
-        for (col, pixels) in std::iter::once(original).chain(versions).enumerate() {
+        for (col, pixels) in std::iter::once(&row.original)
+            .chain(&row.versions)
+            .enumerate()
+        {
             let (x, y) = digit_origin(r, col);
             c.gray_image(x, y, pixels, IMAGE_SIDE, SCALE);
             let caption = if col == 0 {

@@ -89,7 +89,7 @@ pub fn most_confused(confusion: &[[u32; CLASSES]; CLASSES], k: usize) -> Vec<Con
             count: confusion[truth][predicted],
         })
         .collect();
-    pairs.sort_by(|a, b| b.count.cmp(&a.count));
+    pairs.sort_by_key(|p| std::cmp::Reverse(p.count));
     pairs.truncate(k);
     pairs
 }
