@@ -1,5 +1,5 @@
-//! The model zoo: the three architectures of DESIGN.md, built as `nn::Sequential` so their
-//! state_dict keys match PyTorch's (`"0.weight"`, `"2.running_mean"`, ...).
+//! The model zoo: the three architectures of DESIGN.md and `wide`, the top of the zoo, built as
+//! `nn::Sequential` so their state_dict keys match PyTorch's (`"0.weight"`, `"2.running_mean"`, ...).
 
 use std::fmt;
 use std::str::FromStr;
