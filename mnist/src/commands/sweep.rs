@@ -409,3 +409,40 @@ fn sweep_png(rows: &[SweepRow], path: &Path) -> Result<(), String> {
     );
     save_png(&c, path).map_err(|e| e.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_grid_is_crossed_in_key_order_with_the_last_key_fastest() {
+        let mut spec = SweepSpec::default();
+        spec.set("lr=0.1,0.01").unwrap();
+        spec.set("batch_size=32,64,128").unwrap();
+        let labels: Vec<String> = spec.settings().iter().map(|s| label(s)).collect();
+        assert_eq!(labels.len(), 6);
+        assert_eq!(labels[0], "batch_size=32_lr=0.1");
+        assert_eq!(labels[1], "batch_size=32_lr=0.01");
+        assert_eq!(labels[5], "batch_size=128_lr=0.01");
+        let config = spec.config(&spec.settings()[1], 7).unwrap();
+        assert_eq!((config.batch_size, config.lr, config.seed), (32, 0.01, 7));
+        assert_eq!(spec.seeds(), DEFAULT_SEEDS);
+    }
+
+    #[test]
+    fn words_numbers_and_booleans_parse_as_their_types() {
+        let mut spec = SweepSpec::default();
+        spec.set("model=mlp").unwrap();
+        spec.set("augment=true").unwrap();
+        spec.set("epochs=2").unwrap();
+        let config = spec.config(&spec.settings()[0], 1).unwrap();
+        assert_eq!(config.model, crate::models::ModelKind::Mlp);
+        assert!(config.augment);
+        assert_eq!(config.epochs, 2);
+        spec.set("epochs=two").unwrap();
+        assert!(spec.config(&spec.settings()[0], 1).is_err());
+        spec.set("seed=3").unwrap();
+        let err = spec.config(&spec.settings()[0], 1).unwrap_err();
+        assert!(err.contains("'seed'"), "{err}");
+    }
+}
