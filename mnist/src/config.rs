@@ -106,15 +106,25 @@ impl TrainConfig {
     pub fn from_file(path: &Path) -> Result<TrainConfig, String> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("{}: cannot read config: {e}", path.display()))?;
-        Self::parse(
+        Self::parse_as(
             &path.display().to_string(),
             &text,
             ConfigFormat::of_path(path),
         )
     }
 
+    /// Parses config text as TOML (`toml`) or JSON; `file` names it in errors.
+    pub fn parse(file: &str, text: &str, toml: bool) -> Result<TrainConfig, String> {
+        let format = if toml {
+            ConfigFormat::Toml
+        } else {
+            ConfigFormat::Json
+        };
+        Self::parse_as(file, text, format)
+    }
+
     /// Parses config text in `format`; `file` names it in errors.
-    pub fn parse(file: &str, text: &str, format: ConfigFormat) -> Result<TrainConfig, String> {
+    pub fn parse_as(file: &str, text: &str, format: ConfigFormat) -> Result<TrainConfig, String> {
         format.parse(file, text)
     }
 }
