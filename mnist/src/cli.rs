@@ -30,11 +30,102 @@ pub enum Command {
     Eval(EvalArgs),
     /// Classify one digit image (PNG or PGM).
     Predict(PredictArgs),
+    /// PNGs of a conv checkpoint's first-layer filters and each conv block's feature maps.
+    Visualize(VisualizeArgs),
+    /// One PNG grid: training digits beside their augmented versions.
+    AugmentPreview(AugmentPreviewArgs),
+    /// A grid of settings times several seeds, then a table of test accuracy and time.
+    Sweep(SweepArgs),
+    /// Test accuracy of several checkpoints' averaged probabilities.
+    Ensemble(EnsembleArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct VisualizeArgs {
+    /// A checkpoint of a convolutional model (cnn, small, wide).
+    #[arg(long, value_name = "FILE")]
+    pub checkpoint: PathBuf,
+    /// The digit to show the feature maps of (PNG or PGM)...
+    #[arg(long, value_name = "PNG", conflicts_with = "index")]
+    pub image: Option<PathBuf>,
+    /// ...or test-set image N (default 0).
+    #[arg(long, value_name = "N")]
+    pub index: Option<usize>,
+    /// Where the PNGs go.
+    #[arg(long, default_value = "visualize")]
+    pub out_dir: PathBuf,
+    /// Where the MNIST files are (default: $MNIST_DIR, else data/mnist).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct AugmentPreviewArgs {
+    /// Training digits (rows).
+    #[arg(long, default_value_t = 3)]
+    pub samples: usize,
+    /// Augmented versions of each (the epochs 1, 2, ... of a run).
+    #[arg(long, default_value_t = 5)]
+    pub per_sample: usize,
+    /// Also elastic distortion, as `--elastic` in training.
+    #[arg(long)]
+    pub elastic: bool,
+    /// The run's seed (split and augmentation streams).
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// The run's validation split (it decides which digits are training digits).
+    #[arg(long, default_value_t = 5000)]
+    pub val_split: usize,
+    #[arg(long, default_value = "augment_preview.png")]
+    pub out: PathBuf,
+    /// Where the MNIST files are (default: $MNIST_DIR, else data/mnist).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct SweepArgs {
+    /// Sweep file (TOML, YAML or JSON): base, grid, seeds, jobs.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// A grid axis KEY=V1,V2,... (repeatable; replaces the file's values for KEY).
+    #[arg(long = "set", value_name = "KEY=VALUES")]
+    pub set: Vec<String>,
+    /// Seeds of every setting, e.g. 1,2,3 (default: the file's, else 1,2,3).
+    #[arg(long, value_delimiter = ',')]
+    pub seeds: Vec<u64>,
+    /// Runs in parallel (default: the file's, else 1).
+    #[arg(long)]
+    pub jobs: Option<usize>,
+    /// Parent of the sweep folder.
+    #[arg(long, default_value = "runs")]
+    pub out_dir: PathBuf,
+    /// Where the MNIST files are (default: $MNIST_DIR, else data/mnist).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// No per-run lines.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct EnsembleArgs {
+    /// A member checkpoint (repeat for each).
+    #[arg(long = "checkpoint", value_name = "FILE", required = true)]
+    pub checkpoints: Vec<PathBuf>,
+    /// Where the MNIST files are (default: $MNIST_DIR, else data/mnist).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    #[arg(long, default_value_t = 1000)]
+    pub batch_size: usize,
+    /// Also write the result as JSON.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
 }
 
 #[derive(Args, Debug, Default)]
 pub struct TrainArgs {
-    /// Hyperparameters from a TOML or JSON file (flags override it).
+    /// Hyperparameters from a TOML, YAML or JSON file (flags override it).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Continue an interrupted run from RUN_DIR/checkpoints/last.safetensors.
@@ -103,6 +194,9 @@ pub struct TrainArgs {
     /// No progress bars or per-epoch lines.
     #[arg(long)]
     pub quiet: bool,
+    /// Write TensorBoard event files under <run folder>/tensorboard.
+    #[arg(long)]
+    pub tensorboard: bool,
 }
 
 #[derive(Args, Debug)]
@@ -176,6 +270,7 @@ impl TrainArgs {
             c.data_dir = self.data_dir.clone();
         }
         c.elastic |= self.elastic;
+        c.tensorboard |= self.tensorboard;
         c.augment |= self.augment || c.elastic;
         c.validate()?;
         Ok(c)

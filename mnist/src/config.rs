@@ -1,10 +1,11 @@
 //! Training configuration: every hyperparameter of a run, with PyTorch-script defaults,
-//! loadable from a TOML or JSON file and recorded in the run folder as config.json.
+//! loadable from a TOML, YAML or JSON file and recorded in the run folder as config.json.
 
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::augment::Augment;
 use crate::models::ModelKind;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -69,6 +70,8 @@ pub struct TrainConfig {
     pub train_limit: Option<usize>,
     pub data_dir: Option<PathBuf>,
     pub out_dir: PathBuf,
+    /// Also write TensorBoard event files under `<run folder>/tensorboard`.
+    pub tensorboard: bool,
 }
 
 impl Default for TrainConfig {
@@ -93,27 +96,89 @@ impl Default for TrainConfig {
             train_limit: None,
             data_dir: None,
             out_dir: PathBuf::from("runs"),
+            tensorboard: false,
         }
     }
 }
 
 impl TrainConfig {
-    /// Reads a TOML (`.toml`) or JSON (any other extension) config file.
+    /// Reads a TOML (`.toml`), YAML (`.yaml`, `.yml`) or JSON (any other extension) config.
     pub fn from_file(path: &Path) -> Result<TrainConfig, String> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("{}: cannot read config: {e}", path.display()))?;
-        let toml = path.extension().is_some_and(|e| e == "toml");
-        Self::parse(&path.display().to_string(), &text, toml)
+        Self::parse_as(
+            &path.display().to_string(),
+            &text,
+            ConfigFormat::of_path(path),
+        )
     }
 
     /// Parses config text as TOML (`toml`) or JSON; `file` names it in errors.
     pub fn parse(file: &str, text: &str, toml: bool) -> Result<TrainConfig, String> {
-        let parsed = if toml {
-            toml::from_str(text).map_err(|e| e.message().to_string())
+        let format = if toml {
+            ConfigFormat::Toml
         } else {
-            serde_json::from_str(text).map_err(|e| e.to_string())
+            ConfigFormat::Json
         };
-        parsed.map_err(|e| format!("{file}: invalid config: {e}"))
+        Self::parse_as(file, text, format)
+    }
+
+    /// Parses config text in `format`; `file` names it in errors.
+    pub fn parse_as(file: &str, text: &str, format: ConfigFormat) -> Result<TrainConfig, String> {
+        format.parse(file, text)
+    }
+}
+
+/// The languages a config file may be written in, told apart by the file's extension.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConfigFormat {
+    Toml,
+    Yaml,
+    Json,
+}
+
+impl ConfigFormat {
+    /// `.toml` is TOML, `.yaml`/`.yml` YAML, anything else JSON.
+    pub fn of_path(path: &Path) -> ConfigFormat {
+        match path.extension().and_then(|e| e.to_str()) {
+            Some("toml") => ConfigFormat::Toml,
+            Some("yaml" | "yml") => ConfigFormat::Yaml,
+            _ => ConfigFormat::Json,
+        }
+    }
+
+    /// Deserializes `text` (any serde type: the training config, a sweep file); an error is one
+    /// line naming `file`.
+    pub fn parse<T: serde::de::DeserializeOwned>(
+        self,
+        file: &str,
+        text: &str,
+    ) -> Result<T, String> {
+        let parsed = match self {
+            ConfigFormat::Toml => toml::from_str(text).map_err(|e| e.message().to_string()),
+            ConfigFormat::Yaml => serde_norway::from_str(text).map_err(|e| e.to_string()),
+            ConfigFormat::Json => serde_json::from_str(text).map_err(|e| e.to_string()),
+        };
+        parsed.map_err(|e| format!("{file}: invalid config: {}", one_line(&e)))
+    }
+}
+
+/// Parser messages can span lines (a YAML snippet); the CLI prints one line per error.
+fn one_line(message: &str) -> String {
+    message.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+impl TrainConfig {
+    /// The training-time augmentation (`augment`, `elastic`), as the loader applies it.
+    pub fn augmentation(&self) -> Option<Augment> {
+        (self.augment || self.elastic).then(|| {
+            let warp = Augment::new(10.0, 2.0);
+            if self.elastic {
+                warp.with_elastic(34.0, 4.0)
+            } else {
+                warp
+            }
+        })
     }
 
     /// Rejects values no run can use, naming the setting.

@@ -229,6 +229,19 @@ impl<'a> Loader<'a> {
     }
 }
 
+/// The augmented intensities (in [0, 255]) the loader gives item `index` of its dataset in
+/// `epoch` of a run seeded `seed`: every sample draws from its own stream, keyed by all three.
+pub fn augment_image(
+    aug: &Augment,
+    src: &[u8],
+    [seed, epoch]: [u64; 2],
+    index: usize,
+    out: &mut [f32],
+) {
+    let mut r = Rng::from_keys(&[seed, epoch, index as u64, 0xA06]);
+    aug.apply(src, out, &mut r);
+}
+
 /// Iterator over one epoch's batches (see [`Loader::epoch`]).
 #[derive(Debug, Clone)]
 pub struct Batches<'a> {
@@ -266,8 +279,7 @@ impl Iterator for Batches<'_> {
                     .par_chunks_exact_mut(IMAGE_PIXELS)
                     .zip(indices.par_iter())
                     .for_each(|(out, &i)| {
-                        let mut r = Rng::from_keys(&[seed, epoch, i as u64, 0xA06]);
-                        aug.apply(data.image(i), out, &mut r);
+                        augment_image(aug, data.image(i), [seed, epoch], i, out);
                         out.iter_mut().for_each(|v| *v = normalize_value(*v));
                     });
             }

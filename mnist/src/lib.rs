@@ -2,6 +2,7 @@
 
 pub mod allocator;
 pub mod augment;
+pub mod commands;
 pub mod config;
 pub mod data;
 pub mod dataset;
@@ -13,4 +14,5 @@ pub mod models;
 pub mod report;
 pub mod rng;
 pub mod run_dir;
+pub mod tensorboard;
 pub mod train;

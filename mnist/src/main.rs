@@ -7,9 +7,13 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::Parser;
-use cli::{Cli, Command, EvalArgs, PredictArgs, TrainArgs};
+use cli::{
+    AugmentPreviewArgs, Cli, Command, EnsembleArgs, EvalArgs, PredictArgs, SweepArgs, TrainArgs,
+    VisualizeArgs,
+};
 use engine::nn::Module;
 use engine::no_grad;
+use mnist::commands::{augment_preview, ensemble, sweep, visualize};
 use mnist::data::{load_mnist, resolve_data_dir, DownloadPolicy};
 use mnist::run_dir::RunDir;
 use mnist::train::{self, evaluate, load_model_checkpoint, resolve_device, RunOptions};
@@ -27,6 +31,10 @@ fn main() -> ExitCode {
         None => run_train(&cli.train),
         Some(Command::Eval(args)) => run_eval(&args),
         Some(Command::Predict(args)) => run_predict(&args),
+        Some(Command::Visualize(args)) => run_visualize(&args),
+        Some(Command::AugmentPreview(args)) => run_augment_preview(&args),
+        Some(Command::Sweep(args)) => run_sweep(&args),
+        Some(Command::Ensemble(args)) => run_ensemble(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -73,6 +81,7 @@ fn run_train(args: &TrainArgs) -> Result<(), String> {
         quiet: args.quiet,
         stop: &STOP,
         resume: args.resume.clone(),
+        run_name: None,
     };
     let outcome = train::train(&config, &data, opts).map_err(|e| e.to_string())?;
     if outcome.interrupted {
@@ -154,6 +163,137 @@ fn run_predict(args: &PredictArgs) -> Result<(), String> {
     println!("{}: {best} ({:.1}%)", args.image.display(), 100.0 * p);
     for (digit, p) in probs.iter().enumerate() {
         println!("  {digit}: {:6.2}%", 100.0 * p);
+    }
+    Ok(())
+}
+
+/// The MNIST files, downloaded if missing.
+fn load_data(explicit: Option<&std::path::Path>) -> Result<mnist::data::Mnist, String> {
+    load_mnist(&data_dir(explicit)?, DownloadPolicy::if_missing(false)).map_err(|e| e.to_string())
+}
+
+fn run_visualize(args: &VisualizeArgs) -> Result<(), String> {
+    exit_on_ctrl_c("visualize")?;
+    let digit = match &args.image {
+        Some(path) => visualize::DigitSource::Image(path.clone()),
+        None => {
+            let index = args.index.unwrap_or(0);
+            let test = load_data(args.data_dir.as_deref())?.test;
+            if index >= test.len() {
+                return Err(format!(
+                    "invalid --index {index}: the test set has {} images",
+                    test.len()
+                ));
+            }
+            visualize::DigitSource::Test {
+                index,
+                pixels: test.image(index).to_vec(),
+                label: test.labels[index],
+            }
+        }
+    };
+    let out = visualize::visualize(&args.checkpoint, &digit, &args.out_dir)?;
+    println!("{}", out.filters.display());
+    for path in out.blocks {
+        println!("{}", path.display());
+    }
+    Ok(())
+}
+
+fn run_augment_preview(args: &AugmentPreviewArgs) -> Result<(), String> {
+    exit_on_ctrl_c("augment-preview")?;
+    let config = mnist::config::TrainConfig {
+        augment: true,
+        elastic: args.elastic,
+        val_split: args.val_split,
+        seed: args.seed,
+        ..Default::default()
+    };
+    config.validate()?;
+    let augment = config.augmentation().ok_or("augmentation is off")?;
+    let data = load_data(args.data_dir.as_deref())?;
+    let opts = augment_preview::PreviewOptions {
+        samples: args.samples,
+        per_sample: args.per_sample,
+        seed: args.seed,
+        val_split: args.val_split,
+        augment,
+    };
+    augment_preview::augment_preview(&data, &opts, &args.out)?;
+    println!("{}", args.out.display());
+    Ok(())
+}
+
+fn run_sweep(args: &SweepArgs) -> Result<(), String> {
+    let mut spec = match &args.config {
+        Some(path) => sweep::SweepSpec::from_file(path)?,
+        None => sweep::SweepSpec::default(),
+    };
+    for assignment in &args.set {
+        spec.set(assignment)?;
+    }
+    if !args.seeds.is_empty() {
+        spec.seeds = args.seeds.clone();
+    }
+    let jobs = args.jobs.or(spec.jobs).unwrap_or(1);
+    if jobs == 0 {
+        return Err("invalid --jobs: must be at least 1".into());
+    }
+    // Every run's settings are checked before the data is loaded.
+    let named = |e: String| match &args.config {
+        Some(path) => format!("{}: {e}", path.display()),
+        None => e,
+    };
+    for setting in spec.settings() {
+        for seed in spec.seeds() {
+            spec.config(&setting, seed).map_err(named)?;
+        }
+    }
+    let data_from = spec
+        .settings()
+        .first()
+        .and_then(|s| spec.config(s, 0).ok())
+        .and_then(|c| c.data_dir);
+    let data = load_data(args.data_dir.as_deref().or(data_from.as_deref()))?;
+    ctrlc::set_handler(|| {
+        if STOP.swap(true, Ordering::Relaxed) {
+            std::process::exit(130);
+        }
+        eprintln!("\ninterrupted: stopping the sweep after the current batches");
+    })
+    .map_err(|e| format!("cannot install the Ctrl-C handler: {e}"))?;
+    let outcome = sweep::run_sweep(&spec, &data, &args.out_dir, jobs, &STOP, args.quiet)?;
+    if outcome.interrupted {
+        return Err(format!(
+            "sweep interrupted; the finished runs are summarised in {}",
+            outcome.dir.display()
+        ));
+    }
+    let md = std::fs::read_to_string(outcome.dir.join("sweep.md")).unwrap_or_default();
+    print!("{md}");
+    println!("-> {}", outcome.dir.display());
+    Ok(())
+}
+
+fn run_ensemble(args: &EnsembleArgs) -> Result<(), String> {
+    exit_on_ctrl_c("ensemble evaluation")?;
+    if args.batch_size == 0 {
+        return Err("invalid batch size: must be at least 1".into());
+    }
+    // Every checkpoint is checked before the data is loaded.
+    for path in &args.checkpoints {
+        mnist::train::load_model_checkpoint(path, None).map_err(|e| e.to_string())?;
+    }
+    let data = load_data(args.data_dir.as_deref())?;
+    let result = ensemble::ensemble(&args.checkpoints, &data.test, args.batch_size)?;
+    print!(
+        "{}",
+        ensemble::describe(&result, |p| p.display().to_string())
+    );
+    if let Some(path) = &args.report {
+        let text = serde_json::to_string_pretty(&result).map_err(|e| e.to_string())?;
+        mnist::fs_atomic::write_atomic(path, text.as_bytes())
+            .map_err(|e| format!("{}: cannot write: {e}", path.display()))?;
     }
     Ok(())
 }

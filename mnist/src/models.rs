@@ -1,5 +1,5 @@
-//! The model zoo: the three architectures of DESIGN.md, built as `nn::Sequential` so their
-//! state_dict keys match PyTorch's (`"0.weight"`, `"2.running_mean"`, ...).
+//! The model zoo: the three architectures of DESIGN.md and `wide`, the top of the zoo, built as
+//! `nn::Sequential` so their state_dict keys match PyTorch's (`"0.weight"`, `"2.running_mean"`, ...).
 
 use std::fmt;
 use std::str::FromStr;
@@ -19,16 +19,25 @@ pub enum ModelKind {
     Cnn,
     /// Under 20,000 parameters: conv-BN-ReLU blocks and global average pooling.
     Small,
+    /// The top of the zoo: `small` widened and one block deeper (six conv-BN-ReLU blocks, 24 to
+    /// 96 channels, a max-pool after the second), global average pooling, dropout 0.2, fc10.
+    Wide,
 }
 
 impl ModelKind {
-    pub const ALL: [ModelKind; 3] = [ModelKind::Mlp, ModelKind::Cnn, ModelKind::Small];
+    pub const ALL: [ModelKind; 4] = [
+        ModelKind::Mlp,
+        ModelKind::Cnn,
+        ModelKind::Small,
+        ModelKind::Wide,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             ModelKind::Mlp => "mlp",
             ModelKind::Cnn => "cnn",
             ModelKind::Small => "small",
+            ModelKind::Wide => "wide",
         }
     }
 
@@ -60,27 +69,50 @@ impl ModelKind {
                 .push(ReLU)
                 .push(Dropout::new(0.5, dropout_seed))
                 .push(Linear::new(128, 10, &mut rng)),
-            ModelKind::Small => {
-                // (in, out) of each 3x3 conv-BN-ReLU block; a 2x2 max-pool after the second.
-                let blocks = [(1, 12), (12, 16), (16, 24), (24, 24), (24, 32)];
-                let mut model = Sequential::new();
-                for (i, (cin, cout)) in blocks.into_iter().enumerate() {
-                    model = model
-                        .push(Conv2d::new(cin, cout, 3, &mut rng).bias(false))
-                        .push(BatchNorm2d::new(cout))
-                        .push(ReLU);
-                    if i == 1 {
-                        model = model.push(MaxPool2d::new(2));
-                    }
-                }
-                model
-                    .push(AdaptiveAvgPool2d::new((1, 1)))
-                    .push(Flatten)
-                    .push(Dropout::new(0.1, dropout_seed))
-                    .push(Linear::new(32, 10, &mut rng))
-            }
+            // (in, out) of each 3x3 conv-BN-ReLU block, and the blocks a 2x2 max-pool follows.
+            ModelKind::Small => conv_net(
+                &[(1, 12), (12, 16), (16, 24), (24, 24), (24, 32)],
+                &[1],
+                0.1,
+                dropout_seed,
+                &mut rng,
+            ),
+            ModelKind::Wide => conv_net(
+                &[(1, 24), (24, 32), (32, 48), (48, 64), (64, 96), (96, 96)],
+                &[1],
+                0.2,
+                dropout_seed,
+                &mut rng,
+            ),
         }
     }
+}
+
+/// 3x3 conv-BN-ReLU `blocks` (a 2x2 max-pool after those listed in `pool_after`), then global
+/// average pooling, dropout and one linear layer to the ten classes.
+fn conv_net(
+    blocks: &[(usize, usize)],
+    pool_after: &[usize],
+    dropout: f64,
+    dropout_seed: u64,
+    rng: &mut Rng,
+) -> Sequential {
+    let mut model = Sequential::new();
+    for (i, &(cin, cout)) in blocks.iter().enumerate() {
+        model = model
+            .push(Conv2d::new(cin, cout, 3, rng).bias(false))
+            .push(BatchNorm2d::new(cout))
+            .push(ReLU);
+        if pool_after.contains(&i) {
+            model = model.push(MaxPool2d::new(2));
+        }
+    }
+    let features = blocks.last().map_or(1, |b| b.1);
+    model
+        .push(AdaptiveAvgPool2d::new((1, 1)))
+        .push(Flatten)
+        .push(Dropout::new(dropout, dropout_seed))
+        .push(Linear::new(features, 10, rng))
 }
 
 impl fmt::Display for ModelKind {
@@ -95,6 +127,6 @@ impl FromStr for ModelKind {
         ModelKind::ALL
             .into_iter()
             .find(|m| m.name() == s)
-            .ok_or_else(|| format!("unknown model '{s}' (expected mlp, cnn or small)"))
+            .ok_or_else(|| format!("unknown model '{s}' (expected mlp, cnn, small or wide)"))
     }
 }

@@ -16,6 +16,9 @@ use crate::train::{io_err, EvalResult, TrainError};
 /// What config.json records beyond the hyperparameters.
 const RUN_INFO: [&str; 3] = ["resolved_device", "crate_version", "git_commit"];
 
+/// Test digits shown in hardest_examples.png.
+const HARDEST_EXAMPLES: usize = 24;
+
 /// A run folder on disk.
 pub struct RunDir {
     pub path: PathBuf,
@@ -34,6 +37,20 @@ impl RunDir {
         let checkpoints = path.join("checkpoints");
         std::fs::create_dir_all(&checkpoints).map_err(io_err(&checkpoints))?;
         Ok(RunDir { path })
+    }
+
+    /// Creates exactly `path` (a sweep's runs are named by their setting and seed); one that
+    /// exists already is an error, never overwritten.
+    pub fn create_named(path: &Path) -> Result<RunDir, TrainError> {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(io_err(parent))?;
+        }
+        std::fs::create_dir(path).map_err(io_err(path))?;
+        let checkpoints = path.join("checkpoints");
+        std::fs::create_dir(&checkpoints).map_err(io_err(&checkpoints))?;
+        Ok(RunDir {
+            path: path.to_path_buf(),
+        })
     }
 
     /// An existing run folder (for `--resume`).
@@ -113,8 +130,8 @@ impl RunDir {
         Ok(())
     }
 
-    /// The test-set report: confusion matrix, example grids and test_report.json.
-    /// Returns the per-class accuracy.
+    /// The test-set report: confusion matrix, example grids, test_report.json and the failure
+    /// analysis (failure_analysis.json, hardest_examples.png). Returns the per-class accuracy.
     pub fn write_test_report(
         &self,
         test: &Dataset,
@@ -139,6 +156,21 @@ impl RunDir {
                 row[c] as f64 / total as f64
             };
         }
+        let analysis = report::analyse(
+            &test.labels,
+            &result.predictions,
+            &result.probabilities,
+            HARDEST_EXAMPLES,
+        )
+        .map_err(TrainError::Config)?;
+        report::hardest_examples_png(
+            &test.images,
+            &analysis.hardest,
+            &self.path.join("hardest_examples.png"),
+        )?;
+        let value =
+            serde_json::to_value(&analysis).map_err(|e| TrainError::Config(e.to_string()))?;
+        self.write_json("failure_analysis.json", &value)?;
         self.write_json(
             "test_report.json",
             &json!({
@@ -151,6 +183,11 @@ impl RunDir {
             }),
         )?;
         Ok(per_class)
+    }
+
+    /// timing.json: wall time of the whole run, seconds and images per second of each epoch.
+    pub fn write_timing(&self, timing: &Value) -> Result<(), TrainError> {
+        self.write_json("timing.json", timing)
     }
 
     fn write_json(&self, name: &str, value: &Value) -> Result<(), TrainError> {
@@ -173,7 +210,7 @@ fn git_commit() -> Option<String> {
 }
 
 /// `YYYYMMDD-HHMMSS` in UTC (civil-from-days, no time-zone crate needed).
-fn utc_timestamp() -> String {
+pub(crate) fn utc_timestamp() -> String {
     let secs = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())

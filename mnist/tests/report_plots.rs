@@ -51,6 +51,7 @@ fn metrics(n: usize, with_val: bool) -> Vec<EpochMetrics> {
                 val_acc: with_val.then_some(0.99 - 0.02 / t),
                 lr: 1e-3,
                 seconds: 3.0,
+                images: 1000,
             }
         })
         .collect()

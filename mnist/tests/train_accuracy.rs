@@ -34,6 +34,7 @@ fn small_passes_95_percent_after_one_epoch() {
             quiet: true,
             stop: &stop,
             resume: None,
+            run_name: None,
         },
     )
     .unwrap();
@@ -82,6 +83,7 @@ fn fit(kind: ModelKind, data: &Dataset, eval_on: &[&Dataset], epochs: usize, lr:
             0.0,
             &ProgressBar::hidden(),
             &stop,
+            &mut |_| {},
         )
         .unwrap();
     }

@@ -146,6 +146,7 @@ fn the_trainer_on_cuda_sim_matches_the_cpu() {
             quiet: true,
             stop: &stop,
             resume: None,
+            run_name: None,
         };
         train(&config, &data, opts).unwrap()
     };

@@ -34,6 +34,7 @@ fn run(
             quiet: true,
             stop: &stop,
             resume,
+            run_name: None,
         },
     )
     .unwrap()

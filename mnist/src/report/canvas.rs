@@ -176,6 +176,9 @@ impl Canvas {
             let mut enc = png::Encoder::new(&mut out, self.width, self.height);
             enc.set_color(png::ColorType::Rgb);
             enc.set_depth(png::BitDepth::Eight);
+            // Flat-colour plots shrink to about half with these, at no visible cost in time.
+            enc.set_compression(png::Compression::Best);
+            enc.set_adaptive_filter(png::AdaptiveFilterType::Adaptive);
             let mut w = enc.write_header()?;
             let flat: Vec<u8> = self.pixels.iter().flatten().copied().collect();
             w.write_image_data(&flat)?;

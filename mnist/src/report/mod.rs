@@ -1,5 +1,5 @@
 //! Run reports as PNG files, drawn from plain data (no engine types): loss and accuracy
-//! curves, the confusion matrix, and grids of example digits.
+//! curves, the confusion matrix, grids of example digits and the failure analysis.
 //!
 //! Every writer takes the data and a path and writes atomically (temporary file + rename).
 //! Accuracies are fractions in [0, 1]; plots show them as percentages.
@@ -7,15 +7,20 @@
 mod canvas;
 mod confusion;
 mod curves;
+mod failure;
 mod grid;
 
 use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 
-pub use canvas::{Canvas, Rgb};
+pub use canvas::{text_width, Canvas, Rgb};
 pub use confusion::{confusion_matrix, confusion_matrix_png};
 pub use curves::{accuracy_curve, loss_curve};
+pub use failure::{
+    analyse, class_scores, hardest_examples, hardest_examples_png, most_confused, ClassScores,
+    ConfusedPair, FailureAnalysis, HardExample,
+};
 pub use grid::{digit_grid, example_grids, GridItem};
 
 /// What one epoch produced; `val_*` are None when there is no validation set.
@@ -32,10 +37,14 @@ pub struct EpochMetrics {
     /// Fraction in [0, 1].
     #[serde(rename = "val_accuracy")]
     pub val_acc: Option<f32>,
-    /// Learning rate at the end of the epoch.
-    pub lr: f32,
+    /// Learning rate at the end of the epoch, the optimizer's f64 as is (an f32 here would
+    /// write `--lr 1e-3` as 0.0010000000474974513).
+    pub lr: f64,
     /// Wall-clock seconds the epoch took.
     pub seconds: f32,
+    /// Training images the epoch went through (0 in files written before it was recorded).
+    #[serde(default)]
+    pub images: usize,
 }
 
 /// A report file that could not be produced.

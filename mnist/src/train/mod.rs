@@ -2,6 +2,7 @@
 //! checkpoints, early stopping, resume, final test of the best checkpoint).
 
 mod batches;
+mod board;
 mod epoch;
 mod error;
 mod run;
@@ -9,7 +10,7 @@ mod schedule;
 mod state;
 
 pub use batches::BatchSource;
-pub use epoch::{evaluate, train_epoch, EpochResult, EvalResult};
+pub use epoch::{evaluate, train_epoch, EpochResult, EvalResult, Interval};
 pub(crate) use error::io_err;
 pub use error::TrainError;
 pub use run::{train, RunOptions, RunOutcome};

@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
+use std::time::Instant;
 
 use engine::nn::{LayerSummary, Module, Sequential};
 use engine::optim::{Adam, AdamW, Optimizer, Sgd};
@@ -10,11 +11,11 @@ use engine::Device;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::batches::BatchSource;
+use super::board::Board;
 use super::epoch::{evaluate, train_epoch};
 use super::schedule::LrPlan;
 use super::state::{load_state, resolve_device, save_state, Progress};
 use super::TrainError;
-use crate::augment::Augment;
 use crate::config::{OptimizerKind, Placement, TrainConfig};
 use crate::data::Mnist;
 use crate::dataset::{split_train_val, Loader};
@@ -32,6 +33,8 @@ pub struct RunOptions<'a> {
     pub stop: &'a AtomicBool,
     /// Continue the run in this folder from its `last` checkpoint.
     pub resume: Option<PathBuf>,
+    /// The new run folder's name under `out_dir` (default `<model>_<UTC timestamp>`).
+    pub run_name: Option<String>,
 }
 
 /// What a finished run produced.
@@ -45,6 +48,8 @@ pub struct RunOutcome {
     pub per_class_accuracy: [f64; 10],
     pub stopped_early: bool,
     pub interrupted: bool,
+    /// Wall time of the whole run (timing.json's `total_seconds`).
+    pub total_seconds: f64,
 }
 
 /// Trains `config.model` on `data`, writing everything into a run folder.
@@ -54,6 +59,7 @@ pub fn train(
     opts: RunOptions,
 ) -> Result<RunOutcome, TrainError> {
     config.validate().map_err(TrainError::Config)?;
+    let started = Instant::now();
     let device = resolve_device(&config.device)?;
     let (mut train_set, val_set) = split_train_val(&data.train, config.val_split, config.seed);
     if let Some(n) = config.train_limit {
@@ -63,14 +69,7 @@ pub fn train(
     place(&mut model, config, device)?;
     let input_device = model.input_device().unwrap_or(device);
     let mut optimizer = build_optimizer(config, &model);
-    let augment = (config.augment || config.elastic).then(|| {
-        let warp = Augment::new(10.0, 2.0);
-        if config.elastic {
-            warp.with_elastic(34.0, 4.0)
-        } else {
-            warp
-        }
-    });
+    let augment = config.augmentation();
     let loader = Loader::new(&train_set, config.batch_size)
         .shuffle(true)
         .seed(config.seed)
@@ -88,7 +87,10 @@ pub fn train(
             (run, metrics, progress)
         }
         None => {
-            let run = RunDir::create(&config.out_dir, config.model)?;
+            let run = match &opts.run_name {
+                Some(name) => RunDir::create_named(&config.out_dir.join(name))?,
+                None => RunDir::create(&config.out_dir, config.model)?,
+            };
             run.write_config(config, &device.to_string())?;
             (run, Vec::new(), Progress::default())
         }
@@ -113,6 +115,10 @@ pub fn train(
             progress,
         )
     };
+    let mut board = config
+        .tensorboard
+        .then(|| Board::create(&run.path))
+        .transpose()?;
     let mut stopped_early = false;
     let mut interrupted = false;
     for epoch in progress.epochs_done..config.epochs {
@@ -126,6 +132,11 @@ pub fn train(
             config.label_smoothing,
             &bar,
             opts.stop,
+            &mut |interval| {
+                if let Some(b) = board.as_mut() {
+                    b.interval(interval);
+                }
+            },
         )?;
         bar.finish_and_clear();
         if result.interrupted {
@@ -143,11 +154,15 @@ pub fn train(
             train_acc: result.accuracy as f32,
             val_loss: val.as_ref().map(|v| v.loss as f32),
             val_acc: val.as_ref().map(|v| v.accuracy as f32),
-            lr: optimizer.lr() as f32,
+            lr: optimizer.lr(),
             seconds: result.seconds as f32,
+            images: result.images,
         };
         if !opts.quiet {
             print_epoch_line(&row, config.epochs, result.images as f64 / result.seconds);
+        }
+        if let Some(b) = board.as_mut() {
+            b.epoch(&row)?;
         }
         metrics.push(row);
         // Best = highest validation accuracy (training accuracy without a validation set).
@@ -190,6 +205,11 @@ pub fn train(
         &BatchSource::eval(&data.test, EVAL_BATCH, device)?,
     )?;
     let report = run.write_test_report(&data.test, &test, progress.best_epoch)?;
+    let total_seconds = started.elapsed().as_secs_f64();
+    run.write_timing(&timing_json(&metrics, total_seconds))?;
+    if let Some(b) = board {
+        b.finish()?;
+    }
     if !opts.quiet {
         println!(
             "test (best checkpoint, epoch {}): loss {:.4}, accuracy {:.2}%  ->  {}",
@@ -208,6 +228,30 @@ pub fn train(
         per_class_accuracy: report,
         stopped_early,
         interrupted,
+        total_seconds,
+    })
+}
+
+/// timing.json: this invocation's wall time (data split to test report), and each epoch's
+/// seconds and training images per second.
+fn timing_json(metrics: &[EpochMetrics], total_seconds: f64) -> serde_json::Value {
+    let epochs: Vec<serde_json::Value> = metrics
+        .iter()
+        .map(|m| {
+            serde_json::json!({
+                "epoch": m.epoch,
+                "seconds": f64::from(m.seconds),
+                "images_per_second": m.images as f64 / f64::from(m.seconds).max(1e-9),
+            })
+        })
+        .collect();
+    let train_seconds: f64 = metrics.iter().map(|m| f64::from(m.seconds)).sum();
+    let images: usize = metrics.iter().map(|m| m.images).sum();
+    serde_json::json!({
+        "total_seconds": total_seconds,
+        "train_seconds": train_seconds,
+        "images_per_second": images as f64 / train_seconds.max(1e-9),
+        "epochs": epochs,
     })
 }
 
