@@ -17,6 +17,7 @@ pub mod reduce;
 pub mod sgemm;
 pub mod simd;
 pub mod softmax;
+pub mod uninit;
 
 /// Elements per parallel task: large enough to amortise rayon's scheduling cost.
 pub const PAR_CHUNK: usize = 1 << 14;
