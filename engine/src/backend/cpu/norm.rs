@@ -187,9 +187,8 @@ fn unit_and_chunk(d: Ncs) -> (usize, usize) {
 /// `out = x * scale[ch] + shift[ch]` (the forward, both modes).
 pub fn channel_affine<F: Float>(x: &[F], scale: &[F], shift: &[F], d: Ncs) -> Vec<F> {
     let (unit, chunk) = unit_and_chunk(d);
-    assert_eq!(
-        x.len() % unit.max(1),
-        0,
+    assert!(
+        x.len().is_multiple_of(unit.max(1)),
         "channel_affine: a partial channel unit"
     );
     // SAFETY: x.len() is n * c * s and chunk a multiple of unit (s, or c when s == 1), so
@@ -230,7 +229,7 @@ pub fn channel_affine2<F: Float>(
 ) -> Vec<F> {
     let (unit, chunk) = unit_and_chunk(d);
     assert!(
-        dy.len() == x.len() && x.len() % unit.max(1) == 0,
+        dy.len() == x.len() && x.len().is_multiple_of(unit.max(1)),
         "channel_affine2: bad lengths"
     );
     // SAFETY: x.len() is n * c * s and chunk a multiple of unit (s, or c when s == 1), so
