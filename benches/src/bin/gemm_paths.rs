@@ -1,6 +1,7 @@
 //! GFLOP/s of the f32 GEMM on each SIMD path this CPU has, single-threaded, at the
 //! shapes the MNIST models' conv and linear layers produce. Each figure is the best of
-//! many runs, which stays meaningful on a machine shared with other work.
+//! many runs, which stays meaningful on a machine shared with other work. A transposed B
+//! (the `dW` and `fc1 fwd` rows) goes to matrixmultiply on every path (see `sgemm.rs`).
 //!
 //!     cargo run --release -p benches --bin gemm_paths
 
@@ -32,10 +33,11 @@ fn main() {
         let mut c = vec![0.0f32; m * n];
         let (rsb, csb) = if bt { (1, k as isize) } else { (n as isize, 1) };
         print!("{name:<40}");
-        for &isa in &paths {
-            let mut best = f64::INFINITY;
-            let runs = (2e9 / (2 * m * k * n) as f64).clamp(20.0, 2000.0) as usize;
-            for _ in 0..runs {
+        // The paths take turns run by run, so a change of machine load or clock hits all.
+        let mut best = vec![f64::INFINITY; paths.len()];
+        let runs = (2e9 / (2 * m * k * n) as f64).clamp(20.0, 2000.0) as usize;
+        for _ in 0..runs {
+            for (&isa, best) in paths.iter().zip(best.iter_mut()) {
                 let t = Instant::now();
                 // SAFETY: a, b, c are dense m x k, k x n, m x n with the strides given.
                 unsafe {
@@ -57,9 +59,11 @@ fn main() {
                         1,
                     )
                 };
-                best = best.min(t.elapsed().as_secs_f64());
+                *best = best.min(t.elapsed().as_secs_f64());
             }
-            print!("{:>12.1}", 2.0 * (m * k * n) as f64 / best / 1e9);
+        }
+        for b in best {
+            print!("{:>12.1}", 2.0 * (m * k * n) as f64 / b / 1e9);
         }
         println!();
     }
