@@ -1,8 +1,13 @@
-"""PyTorch reference for `cargo bench -p benches --bench train_step`: the same models, one
-training step (forward, cross-entropy, backward, Adam) on random data, images per second.
+"""PyTorch reference for the engine's `step_rate` bench (and `cargo bench -p benches --bench
+train_step`): the same models, on random data, in images per second, for
+  train:<model>:<batch>  one training step (forward, cross-entropy, backward, Adam);
+  eval:<model>:<batch>   eval-mode forward of 10,000 images (the test set's size) in batches,
+                         under torch.no_grad(), with the argmax of the logits.
 
-Usage: python3 benches/pytorch/train_step.py [--threads 2] [--repeats 5]
-Prints one line per case: model, batch, median images/s over the repeats.
+Usage: python3 benches/pytorch/train_step.py [--threads 2] [--repeats 3] [--seconds 2]
+           [--case train:cnn:64 ...]
+Prints a header, then `case <mode>:<model>:<batch> <median images/s>` per case: the same lines
+as `step_rate`, which `benches/compare_pytorch.py` alternates with this script.
 """
 import argparse
 import statistics
@@ -34,6 +39,12 @@ def mlp():
                          nn.Linear(256, 128), nn.ReLU(), nn.Dropout(0.2), nn.Linear(128, 10))
 
 
+CASES = ["train:cnn:64", "train:cnn:256", "train:cnn:1024", "train:small:64", "train:mlp:64",
+         "eval:cnn:1000", "eval:small:1000", "eval:mlp:1000"]
+MODELS = {"cnn": cnn, "small": small, "mlp": mlp}
+EVAL_IMAGES = 10_000
+
+
 def images_per_second(make, batch, repeats, seconds=2.0):
     model = make()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
@@ -58,15 +69,46 @@ def images_per_second(make, batch, repeats, seconds=2.0):
     return statistics.median(rates)
 
 
+def eval_images_per_second(make, batch, repeats):
+    model = make()
+    model.eval()
+    batches = [torch.randn(min(batch, EVAL_IMAGES - i), 1, 28, 28)
+               for i in range(0, EVAL_IMAGES, batch)]
+
+    def one_pass():
+        with torch.no_grad():
+            for x in batches:
+                model(x).argmax(1)
+
+    one_pass()
+    rates = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        one_pass()
+        rates.append(EVAL_IMAGES / (time.perf_counter() - start))
+    return statistics.median(rates)
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--seconds", type=float, default=2.0)
+    p.add_argument("--case", action="append", help="<train|eval>:<model>:<batch>; repeatable")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
-    print(f"torch {torch.__version__}, {args.threads} threads")
-    for name, make, batch in [("cnn", cnn, 64), ("cnn", cnn, 256), ("small", small, 64), ("mlp", mlp, 64)]:
-        print(f"{name} batch {batch}: {images_per_second(make, batch, args.repeats):.0f} images/s")
+    print(f"torch {torch.__version__}, {args.threads} threads, "
+          f"cpu capability {torch.backends.cpu.get_cpu_capability()}")
+    for case in args.case or CASES:
+        mode, name, batch = case.split(":")
+        make, batch = MODELS[name], int(batch)
+        if mode == "train":
+            rate = images_per_second(make, batch, args.repeats, args.seconds)
+        elif mode == "eval":
+            rate = eval_images_per_second(make, batch, args.repeats)
+        else:
+            raise SystemExit(f"case {case!r}: mode must be train or eval")
+        print(f"case {case} {rate:.0f}", flush=True)
 
 
 if __name__ == "__main__":

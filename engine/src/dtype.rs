@@ -218,5 +218,5 @@ macro_rules! impl_float {
     };
 }
 
-impl_float!(f32, F32, matrixmultiply::sgemm);
+impl_float!(f32, F32, crate::backend::cpu::sgemm::sgemm);
 impl_float!(f64, F64, matrixmultiply::dgemm);

@@ -6,7 +6,9 @@
 
 use rayon::prelude::*;
 
-use super::gemm::gemm;
+use std::mem::MaybeUninit;
+
+use super::gemm::{gemm, gemm_uninit};
 use crate::dtype::Float;
 
 /// Geometry of one convolution (NCHW input, OIHW weight), validated by the op.
@@ -167,39 +169,46 @@ pub fn col2im<F: Float>(col: &[F], g: &ConvGeom, x: &mut [F]) {
 pub fn conv2d_fwd<F: Float>(x: &[F], wt: &[F], bias: Option<&[F]>, g: &ConvGeom) -> Vec<F> {
     let (k, p, cg_in, cg_out) = (g.k(), g.p(), g.cg_in(), g.cg_out());
     let plane = g.h * g.w;
-    let mut out = vec![F::ZERO; g.n * g.out_img()];
-    if out.is_empty() {
-        return out;
+    let len = g.n * g.out_img();
+    if len == 0 {
+        return Vec::new();
     }
     let col_len = if g.pointwise() { 0 } else { k * p };
-    out.par_chunks_mut(g.out_img()).enumerate().for_each_init(
-        || vec![F::ZERO; col_len],
-        |col, (ni, y)| {
-            let xi = &x[ni * g.in_img()..(ni + 1) * g.in_img()];
-            for grp in 0..g.groups {
-                let xg = &xi[grp * cg_in * plane..(grp + 1) * cg_in * plane];
-                let cols: &[F] = if g.pointwise() {
-                    xg
-                } else {
-                    im2col_valid(xg, g, col);
-                    col
-                };
-                let yg = &mut y[grp * cg_out * p..(grp + 1) * cg_out * p];
-                // Bias goes in first and the GEMM accumulates onto it (beta = 1).
-                let beta = match bias {
-                    Some(b) => {
-                        for (row, &bv) in yg.chunks_mut(p).zip(&b[grp * cg_out..]) {
-                            row.fill(bv);
+    let mut out: Vec<F> = Vec::with_capacity(len);
+    out.spare_capacity_mut()[..len]
+        .par_chunks_mut(g.out_img())
+        .enumerate()
+        .for_each_init(
+            || vec![F::ZERO; col_len],
+            |col, (ni, y)| {
+                let xi = &x[ni * g.in_img()..(ni + 1) * g.in_img()];
+                for grp in 0..g.groups {
+                    let xg = &xi[grp * cg_in * plane..(grp + 1) * cg_in * plane];
+                    let cols: &[F] = if g.pointwise() {
+                        xg
+                    } else {
+                        im2col_valid(xg, g, col);
+                        col
+                    };
+                    let yg = &mut y[grp * cg_out * p..(grp + 1) * cg_out * p];
+                    let wg = &wt[grp * cg_out * k..(grp + 1) * cg_out * k];
+                    match bias {
+                        // Bias goes in first and the GEMM accumulates onto it (beta = 1).
+                        Some(b) => {
+                            for (row, &bv) in yg.chunks_mut(p).zip(&b[grp * cg_out..]) {
+                                row.fill(MaybeUninit::new(bv));
+                            }
+                            // SAFETY: every element of yg was just written (cg_out rows of p).
+                            let yg = unsafe { &mut *(yg as *mut [MaybeUninit<F>] as *mut [F]) };
+                            gemm(cg_out, k, p, wg, (k, 1), cols, (p, 1), F::ONE, yg);
                         }
-                        F::ONE
+                        None => gemm_uninit(cg_out, k, p, wg, (k, 1), cols, (p, 1), yg),
                     }
-                    None => F::ZERO,
-                };
-                let wg = &wt[grp * cg_out * k..(grp + 1) * cg_out * k];
-                gemm(cg_out, k, p, wg, (k, 1), cols, (p, 1), beta, yg);
-            }
-        },
-    );
+                }
+            },
+        );
+    // SAFETY: every image's groups were written whole, by the bias fill or the GEMM.
+    unsafe { out.set_len(len) };
     out
 }
 

@@ -3,6 +3,7 @@
 use rayon::prelude::*;
 
 use super::copy::outer_layout;
+use super::uninit::par_build_uninit;
 use super::PAR_CHUNK;
 use crate::dtype::Float;
 use crate::error::Result;
@@ -10,30 +11,34 @@ use crate::shape::{Layout, Shape};
 
 /// `f` applied to every element of a dense slice.
 pub fn unary<F: Float>(x: &[F], f: impl Fn(F) -> F + Sync) -> Vec<F> {
-    let mut out = vec![F::ZERO; x.len()];
-    out.par_chunks_mut(PAR_CHUNK)
-        .zip(x.par_chunks(PAR_CHUNK))
-        .for_each(|(o, x)| {
-            for (o, &x) in o.iter_mut().zip(x) {
-                *o = f(x);
+    // SAFETY: chunk t of the output and of x have the same length; each element is written.
+    unsafe {
+        par_build_uninit(x.len(), PAR_CHUNK, |t, o| {
+            for (o, &x) in o.iter_mut().zip(&x[t * PAR_CHUNK..]) {
+                o.write(f(x));
             }
-        });
-    out
+        })
+    }
 }
 
 /// `f(a[i], b[i], c[i])` over three dense slices of equal length.
 pub fn ternary<F: Float>(a: &[F], b: &[F], c: &[F], f: impl Fn(F, F, F) -> F + Sync) -> Vec<F> {
-    let mut out = vec![F::ZERO; a.len()];
-    out.par_chunks_mut(PAR_CHUNK)
-        .zip(a.par_chunks(PAR_CHUNK))
-        .zip(b.par_chunks(PAR_CHUNK).zip(c.par_chunks(PAR_CHUNK)))
-        .for_each(|((o, a), (b, c))| {
+    assert!(
+        b.len() >= a.len() && c.len() >= a.len(),
+        "ternary: operands of unequal length"
+    );
+    // SAFETY: b and c are at least as long as a (and the output), so the zip covers every
+    // element of each output chunk.
+    unsafe {
+        par_build_uninit(a.len(), PAR_CHUNK, |t, o| {
+            let r = t * PAR_CHUNK..;
+            let (a, b, c) = (&a[r.clone()], &b[r.clone()], &c[r]);
             // Zipped iterators: no bounds checks, so the loop vectorizes.
             for ((o, &a), (&b, &c)) in o.iter_mut().zip(a).zip(b.iter().zip(c)) {
-                *o = f(a, b, c);
+                o.write(f(a, b, c));
             }
-        });
-    out
+        })
+    }
 }
 
 /// `f(a, b)` with NumPy broadcasting of both (possibly strided) operands to `shape`

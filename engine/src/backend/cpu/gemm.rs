@@ -1,8 +1,9 @@
 //! Batched, strided GEMM on `matrixmultiply`. Transposed operands are just other
 //! strides, so backward passes never copy to transpose.
 
-use rayon::prelude::*;
+use std::mem::MaybeUninit;
 
+use super::uninit::par_build_uninit;
 use crate::dtype::Float;
 use crate::error::{Error, Result};
 
@@ -65,30 +66,28 @@ pub fn batched<F: Float>(
         .checked_mul(m)
         .and_then(|x| x.checked_mul(n))
         .ok_or_else(|| Error::shape("matmul", "output size overflows usize"))?;
-    let mut out = vec![F::ZERO; len];
     // A zero inner size is a sum of no products: zeros (as PyTorch gives).
     if m * n == 0 || k == 0 {
-        return Ok(out);
+        return Ok(vec![F::ZERO; len]);
     }
-    let one = |c: &mut [F], b_idx: usize, row0: usize, rows: usize| {
+    let one = |c: &mut [MaybeUninit<F>], b_idx: usize, row0: usize, rows: usize| {
         let pa = a.batch_offsets[b_idx] + row0 * a.row_stride;
         let (ra, rb) = ((a.row_stride, a.col_stride), (b.row_stride, b.col_stride));
         let b0 = &b.data[b.batch_offsets[b_idx]..];
-        gemm(rows, k, n, &a.data[pa..], ra, b0, rb, F::ZERO, c);
+        gemm_uninit(rows, k, n, &a.data[pa..], ra, b0, rb, c);
     };
+    // Each task's GEMM writes its whole chunk (rows x n, rows = chunk length / n).
     let flops = m * k * n;
-    if batches > 1 || flops < (1 << 18) {
-        out.par_chunks_mut(m * n)
-            .enumerate()
-            .for_each(|(bi, c)| one(c, bi, 0, m));
+    let out = if batches > 1 || flops < (1 << 18) {
+        // SAFETY: chunk bi is batch bi's whole m x n matrix, written by its GEMM.
+        unsafe { par_build_uninit(len, m * n, |bi, c| one(c, bi, 0, m)) }
     } else {
         // At least two row blocks (multiples of 16 rows, the widest kernel), so a layer
         // with few rows (a batch of 64) still runs on two cores.
         let rows = ROWS_PER_TASK.min(m.div_ceil(2).next_multiple_of(16));
-        out.par_chunks_mut(rows * n)
-            .enumerate()
-            .for_each(|(t, c)| one(c, 0, t * rows, c.len() / n));
-    }
+        // SAFETY: chunk t is rows t * rows.. of C, len / n whole rows, written by its GEMM.
+        unsafe { par_build_uninit(len, rows * n, |t, c| one(c, 0, t * rows, c.len() / n)) }
+    };
     Ok(out)
 }
 
@@ -101,7 +100,7 @@ fn fits(rows: usize, cols: usize, (rs, cs): (usize, usize), len: usize) -> bool 
 }
 
 /// `C (m x n) = A B + beta C` on dense or strided (e.g. transposed) views of slices: the
-/// one safe wrapper around the raw-pointer GEMM, which it bounds-checks first.
+/// safe wrapper around the raw-pointer GEMM, which it bounds-checks first.
 #[allow(clippy::too_many_arguments)]
 pub fn gemm<F: Float>(
     m: usize,
@@ -114,6 +113,58 @@ pub fn gemm<F: Float>(
     beta: F,
     c: &mut [F],
 ) {
+    // SAFETY: c is initialised, so beta * C may read it.
+    unsafe { gemm_raw(m, k, n, a, sa, b, sb, beta, c.as_mut_ptr(), c.len()) }
+}
+
+/// `C = A B` into memory not yet initialised: with `beta = 0` the GEMM writes every element
+/// of the m x n (row stride n) C without reading it, so the output needs no zeroing first.
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_uninit<F: Float>(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[F],
+    sa: (usize, usize),
+    b: &[F],
+    sb: (usize, usize),
+    c: &mut [MaybeUninit<F>],
+) {
+    // SAFETY: beta = 0 never reads C (matrixmultiply's and sgemm's contract); with k == 0
+    // the GEMM writes zeros.
+    unsafe {
+        gemm_raw(
+            m,
+            k,
+            n,
+            a,
+            sa,
+            b,
+            sb,
+            F::ZERO,
+            c.as_mut_ptr().cast(),
+            c.len(),
+        )
+    }
+}
+
+/// The bounds checks and the call of both wrappers.
+///
+/// # Safety
+/// `c` points to `c_len` writable elements, initialised unless `beta` is zero.
+#[allow(clippy::too_many_arguments)]
+unsafe fn gemm_raw<F: Float>(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[F],
+    sa: (usize, usize),
+    b: &[F],
+    sb: (usize, usize),
+    beta: F,
+    c: *mut F,
+    c_len: usize,
+) {
     if m == 0 || n == 0 {
         return;
     }
@@ -121,7 +172,7 @@ pub fn gemm<F: Float>(
     assert!(k == 0 || fits(m, k, sa, a.len()), "gemm: A out of bounds");
     assert!(k == 0 || fits(k, n, sb, b.len()), "gemm: B out of bounds");
     assert!(
-        m.checked_mul(n).is_some_and(|mn| mn <= c.len()),
+        m.checked_mul(n).is_some_and(|mn| mn <= c_len),
         "gemm: C too short"
     );
     // SAFETY: the asserts above bound every element the GEMM reads or writes (with
@@ -139,7 +190,7 @@ pub fn gemm<F: Float>(
             sb.0 as isize,
             sb.1 as isize,
             beta,
-            c.as_mut_ptr(),
+            c,
             n as isize,
             1,
         )

@@ -6,6 +6,8 @@
 
 use rayon::prelude::*;
 
+use super::uninit::par_build_uninit;
+
 use super::reduce::tree8;
 use super::PAR_CHUNK;
 use crate::dtype::Float;
@@ -160,8 +162,9 @@ fn one_channel<F: Float>(a: &[F], ka: f64, b: &[F], kb: f64, d: Ncs, ch: usize) 
 }
 
 /// A vector of `n` elements filled in parallel by `fill(task, out)`, task `t` owning
-/// elements `t * chunk ..`. The buffer starts zeroed (a zeroed allocation costs about
-/// nothing), so an element `fill` skips is 0, never uninitialised memory.
+/// elements `t * chunk ..`. The buffer starts zeroed, so an element `fill` skips is 0,
+/// never uninitialised memory ([`par_build_uninit`] skips the zeroing where every element
+/// is written).
 pub(crate) fn par_build<F: Float>(
     n: usize,
     chunk: usize,
@@ -184,26 +187,34 @@ fn unit_and_chunk(d: Ncs) -> (usize, usize) {
 /// `out = x * scale[ch] + shift[ch]` (the forward, both modes).
 pub fn channel_affine<F: Float>(x: &[F], scale: &[F], shift: &[F], d: Ncs) -> Vec<F> {
     let (unit, chunk) = unit_and_chunk(d);
-    par_build(x.len(), chunk, |t, o| {
-        let x = &x[t * chunk..t * chunk + o.len()];
-        for (j, (o, x)) in o
-            .chunks_exact_mut(unit)
-            .zip(x.chunks_exact(unit))
-            .enumerate()
-        {
-            if d.s == 1 {
-                for i in 0..unit {
-                    o[i] = x[i] * scale[i] + shift[i];
-                }
-            } else {
-                let ch = (t * chunk / unit + j) % d.c;
-                let (a, b) = (scale[ch], shift[ch]);
-                for (o, &x) in o.iter_mut().zip(x) {
-                    *o = x * a + b;
+    assert!(
+        x.len().is_multiple_of(unit.max(1)),
+        "channel_affine: a partial channel unit"
+    );
+    // SAFETY: x.len() is n * c * s and chunk a multiple of unit (s, or c when s == 1), so
+    // the units cover each output chunk and every element of a unit is written.
+    unsafe {
+        par_build_uninit(x.len(), chunk, |t, o| {
+            let x = &x[t * chunk..t * chunk + o.len()];
+            for (j, (o, x)) in o
+                .chunks_exact_mut(unit)
+                .zip(x.chunks_exact(unit))
+                .enumerate()
+            {
+                if d.s == 1 {
+                    for i in 0..unit {
+                        o[i].write(x[i] * scale[i] + shift[i]);
+                    }
+                } else {
+                    let ch = (t * chunk / unit + j) % d.c;
+                    let (a, b) = (scale[ch], shift[ch]);
+                    for (o, &x) in o.iter_mut().zip(x) {
+                        o.write(x * a + b);
+                    }
                 }
             }
-        }
-    })
+        })
+    }
 }
 
 /// `dx = dy * k_dy[ch] + x * k_x[ch] + k_0[ch]`: the BatchNorm input gradient with the
@@ -217,26 +228,34 @@ pub fn channel_affine2<F: Float>(
     d: Ncs,
 ) -> Vec<F> {
     let (unit, chunk) = unit_and_chunk(d);
-    par_build(x.len(), chunk, |t, o| {
-        let r = t * chunk..t * chunk + o.len();
-        let (x, dy) = (&x[r.clone()], &dy[r]);
-        let units = o
-            .chunks_exact_mut(unit)
-            .zip(dy.chunks_exact(unit).zip(x.chunks_exact(unit)));
-        for (j, (o, (dy, x))) in units.enumerate() {
-            if d.s == 1 {
-                for i in 0..unit {
-                    o[i] = dy[i] * k_dy[i] + x[i] * k_x[i] + k_0[i];
-                }
-            } else {
-                let ch = (t * chunk / unit + j) % d.c;
-                let (a, b, k) = (k_dy[ch], k_x[ch], k_0[ch]);
-                for i in 0..unit {
-                    o[i] = dy[i] * a + x[i] * b + k;
+    assert!(
+        dy.len() == x.len() && x.len().is_multiple_of(unit.max(1)),
+        "channel_affine2: bad lengths"
+    );
+    // SAFETY: x.len() is n * c * s and chunk a multiple of unit (s, or c when s == 1), so
+    // the units cover each output chunk and every element of a unit is written.
+    unsafe {
+        par_build_uninit(x.len(), chunk, |t, o| {
+            let r = t * chunk..t * chunk + o.len();
+            let (x, dy) = (&x[r.clone()], &dy[r]);
+            let units = o
+                .chunks_exact_mut(unit)
+                .zip(dy.chunks_exact(unit).zip(x.chunks_exact(unit)));
+            for (j, (o, (dy, x))) in units.enumerate() {
+                if d.s == 1 {
+                    for i in 0..unit {
+                        o[i].write(dy[i] * k_dy[i] + x[i] * k_x[i] + k_0[i]);
+                    }
+                } else {
+                    let ch = (t * chunk / unit + j) % d.c;
+                    let (a, b, k) = (k_dy[ch], k_x[ch], k_0[ch]);
+                    for i in 0..unit {
+                        o[i].write(dy[i] * a + x[i] * b + k);
+                    }
                 }
             }
-        }
-    })
+        })
+    }
 }
 
 #[cfg(test)]
