@@ -93,8 +93,45 @@ fn floats(buf: &mut Vec<Line>, len: usize) -> &mut [f32] {
     unsafe { std::slice::from_raw_parts_mut(buf.as_mut_ptr().cast::<f32>(), len) }
 }
 
-/// Packs rows `i0..i0 + mc` and depths `p0..p0 + kc` of A into MR-row panels
-/// (`dst[panel][p * MR + i]`), zero rows past the edge.
+/// Packs `count` lines from `first` (line `i`, depth `p` at `src.at(i, p)`) and depths
+/// `p0..p0 + kc` into `width`-line panels (`dst[panel][p * width + i]`), zero lines past the
+/// edge. A's rows pack as they are; B's columns pack through its transposed view.
+unsafe fn pack_panels(
+    src: View,
+    first: usize,
+    count: usize,
+    p0: usize,
+    kc: usize,
+    width: usize,
+    dst: &mut [f32],
+) {
+    for (panel, out) in dst
+        .chunks_exact_mut(kc * width)
+        .take(count.div_ceil(width))
+        .enumerate()
+    {
+        let l0 = panel * width;
+        let lines = width.min(count - l0);
+        if lines < width {
+            out.fill(0.0);
+        }
+        if src.rs == 1 {
+            // The lines are contiguous at each depth: copy a panel row at a time.
+            for p in 0..kc {
+                let from = src.ptr.add(first + l0 + (p0 + p) * src.cs);
+                std::ptr::copy_nonoverlapping(from, out.as_mut_ptr().add(p * width), lines);
+            }
+        } else {
+            for i in 0..lines {
+                for p in 0..kc {
+                    out[p * width + i] = src.at(first + l0 + i, p0 + p);
+                }
+            }
+        }
+    }
+}
+
+/// Packs rows `i0..i0 + mc` and depths `p0..p0 + kc` of A into MR-row panels.
 unsafe fn pack_a<K: MicroKernel>(
     a: View,
     i0: usize,
@@ -103,34 +140,10 @@ unsafe fn pack_a<K: MicroKernel>(
     kc: usize,
     dst: &mut [f32],
 ) {
-    for (panel, out) in dst
-        .chunks_exact_mut(kc * K::MR)
-        .take(mc.div_ceil(K::MR))
-        .enumerate()
-    {
-        let r0 = panel * K::MR;
-        let rows = K::MR.min(mc - r0);
-        if rows < K::MR {
-            out.fill(0.0);
-        }
-        if a.rs == 1 {
-            // Columns of A are contiguous (a transposed operand): copy MR at a time.
-            for p in 0..kc {
-                let src = a.ptr.add(i0 + r0 + (p0 + p) * a.cs);
-                std::ptr::copy_nonoverlapping(src, out.as_mut_ptr().add(p * K::MR), rows);
-            }
-        } else {
-            for i in 0..rows {
-                for p in 0..kc {
-                    out[p * K::MR + i] = a.at(i0 + r0 + i, p0 + p);
-                }
-            }
-        }
-    }
+    pack_panels(a, i0, mc, p0, kc, K::MR, dst);
 }
 
-/// Packs depths `p0..p0 + kc` and columns `j0..j0 + nc` of B into NR-column panels
-/// (`dst[panel][p * NR + j]`), zero columns past the edge.
+/// Packs depths `p0..p0 + kc` and columns `j0..j0 + nc` of B into NR-column panels.
 unsafe fn pack_b<K: MicroKernel>(
     b: View,
     p0: usize,
@@ -139,29 +152,12 @@ unsafe fn pack_b<K: MicroKernel>(
     nc: usize,
     dst: &mut [f32],
 ) {
-    for (panel, out) in dst
-        .chunks_exact_mut(kc * K::NR)
-        .take(nc.div_ceil(K::NR))
-        .enumerate()
-    {
-        let c0 = panel * K::NR;
-        let cols = K::NR.min(nc - c0);
-        if cols < K::NR {
-            out.fill(0.0);
-        }
-        if b.cs == 1 {
-            for p in 0..kc {
-                let src = b.ptr.add((p0 + p) * b.rs + j0 + c0);
-                std::ptr::copy_nonoverlapping(src, out.as_mut_ptr().add(p * K::NR), cols);
-            }
-        } else {
-            for j in 0..cols {
-                for p in 0..kc {
-                    out[p * K::NR + j] = b.at(p0 + p, j0 + c0 + j);
-                }
-            }
-        }
-    }
+    let columns = View {
+        ptr: b.ptr,
+        rs: b.cs,
+        cs: b.rs,
+    };
+    pack_panels(columns, j0, nc, p0, kc, K::NR, dst);
 }
 
 /// `C (m x n, row stride rsc) = A B + beta C` through micro-kernel `K`.
