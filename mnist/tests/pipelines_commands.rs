@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-use engine::nn::Module;
 use mnist::commands::augment_preview as preview;
 use serde_json::Value;
 
@@ -382,26 +381,7 @@ fn ensemble_averages_the_members_probabilities() {
     let data = common::load();
     let mut sum = vec![0f64; data.test.len() * 10];
     for (m, ckpt) in [a, b].into_iter().enumerate() {
-        let (_, mut model) = mnist::train::load_model_checkpoint(ckpt, None).unwrap();
-        model.set_training(false);
-        let _guard = engine::no_grad();
-        let mut probs = Vec::new();
-        for chunk in data.test.images.chunks(1000 * 784) {
-            let x = engine::Tensor::from_vec(
-                mnist::dataset::normalize(chunk),
-                [chunk.len() / 784, 1, 28, 28],
-            )
-            .unwrap();
-            probs.extend(
-                model
-                    .forward(&x)
-                    .unwrap()
-                    .softmax(1)
-                    .unwrap()
-                    .to_vec_f32()
-                    .unwrap(),
-            );
-        }
+        let probs = common::test_probabilities(ckpt, &data.test);
         let own = (0..data.test.len())
             .filter(|&i| {
                 let row = &probs[i * 10..i * 10 + 10];

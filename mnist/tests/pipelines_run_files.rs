@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-use engine::nn::Module;
 use serde_json::Value;
 
 fn mnist(args: &[&str]) -> Output {
@@ -183,29 +182,9 @@ fn hardest_examples_are_the_highest_loss_digits_of_the_best_checkpoint() {
     assert_eq!(hardest.len(), 24);
     // Re-score the whole test set with the reloaded best checkpoint, by a plain forward.
     let data = common::load();
-    let (_, mut model) =
-        mnist::train::load_model_checkpoint(&run.join("checkpoints/best.safetensors"), None)
-            .unwrap();
-    model.set_training(false);
-    let _guard = engine::no_grad();
+    let best = run.join("checkpoints/best.safetensors");
+    let probs = common::test_probabilities(&best, &data.test);
     let n = data.test.len();
-    let mut probs = Vec::new();
-    for chunk in data.test.images.chunks(1000 * 784) {
-        let x = engine::Tensor::from_vec(
-            mnist::dataset::normalize(chunk),
-            [chunk.len() / 784, 1, 28, 28],
-        )
-        .unwrap();
-        probs.extend(
-            model
-                .forward(&x)
-                .unwrap()
-                .softmax(1)
-                .unwrap()
-                .to_vec_f32()
-                .unwrap(),
-        );
-    }
     let loss = |i: usize| -(probs[i * 10 + data.test.labels[i] as usize] as f64).ln();
     let mut losses: Vec<f64> = (0..n).map(loss).collect();
     losses.sort_by(|a, b| b.total_cmp(a));

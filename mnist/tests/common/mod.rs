@@ -89,3 +89,22 @@ pub fn scratch(name: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+/// The test-set softmax of the checkpoint at `path` (eval mode, batches of 1000), computed
+/// here by a plain forward pass: the independent reference for the commands' reports.
+pub fn test_probabilities(path: &Path, test: &mnist::dataset::Dataset) -> Vec<f32> {
+    let (_, mut model) = mnist::train::load_model_checkpoint(path, None).unwrap();
+    engine::nn::Module::set_training(&mut model, false);
+    let _guard = engine::no_grad();
+    let mut probs = Vec::new();
+    for chunk in test.images.chunks(1000 * 784) {
+        let x = engine::Tensor::from_vec(
+            mnist::dataset::normalize(chunk),
+            [chunk.len() / 784, 1, 28, 28],
+        )
+        .unwrap();
+        let y = engine::nn::Module::forward(&model, &x).unwrap();
+        probs.extend(y.softmax(1).unwrap().to_vec_f32().unwrap());
+    }
+    probs
+}
