@@ -96,5 +96,38 @@ pub fn assert_close(actual: &[f64], expected: &[f64], tol: f64) {
     }
 }
 
+/// The message of a call that must fail; panics naming `what` when it succeeded.
+pub fn error_text<T>(result: Result<T>, what: &str) -> String {
+    match result {
+        Ok(_) => panic!("{what} should fail"),
+        Err(e) => e.to_string(),
+    }
+}
+
+/// Asserts that every result is an error whose message contains `needle` (case `i` is the
+/// result's position, named in the failure).
+pub fn assert_all_fail<T>(results: impl IntoIterator<Item = Result<T>>, needle: &str) {
+    for (i, r) in results.into_iter().enumerate() {
+        let msg = error_text(r, &format!("case {i}"));
+        assert!(msg.contains(needle), "case {i}: {msg}");
+    }
+}
+
+/// A sample of the unary table, scalar ops included: the ops the gradcheck and the
+/// CPU-vs-CUDA suites both sweep.
+pub fn sample_unary_ops() -> [engine::UnaryOp; 8] {
+    use engine::UnaryOp::*;
+    [
+        Neg,
+        Exp,
+        Abs,
+        Relu,
+        Sigmoid,
+        Tanh,
+        AddScalar(0.75),
+        MulScalar(-1.5),
+    ]
+}
+
 pub mod agree;
 pub mod fuzz;

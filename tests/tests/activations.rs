@@ -134,28 +134,34 @@ fn clamp_follows_pytorch_at_the_bounds_nan_and_min_above_max() {
 
 #[test]
 fn minimum_maximum_broadcast_propagate_nan_and_split_ties() {
-    let a = t64(&[1.0, 5.0, 3.0, f64::NAN], &[4]).requires_grad_(true);
-    let b = t64(&[2.0, 4.0, 3.0, 0.0], &[4]).requires_grad_(true);
-    let lo = a.minimum(&b).unwrap();
-    let v = lo.to_vec_f64().unwrap();
-    assert_eq!(&v[..3], &[1.0, 4.0, 3.0]);
-    assert!(v[3].is_nan());
-    lo.sum_all().unwrap().backward().unwrap();
-    // Tie: half each; NaN: PyTorch's masks leave the full gradient on both sides.
-    assert_eq!(grad_of(&a), vec![1.0, 0.0, 0.5, 1.0]);
-    assert_eq!(grad_of(&b), vec![0.0, 1.0, 0.5, 1.0]);
-
-    let (a, b) = (
-        a.detach().requires_grad_(true),
-        b.detach().requires_grad_(true),
-    );
-    let hi = a.maximum(&b).unwrap();
-    let v = hi.to_vec_f64().unwrap();
-    assert_eq!(&v[..3], &[2.0, 5.0, 3.0]);
-    assert!(v[3].is_nan());
-    hi.sum_all().unwrap().backward().unwrap();
-    assert_eq!(grad_of(&a), vec![0.0, 1.0, 0.5, 1.0]);
-    assert_eq!(grad_of(&b), vec![1.0, 0.0, 0.5, 1.0]);
+    // Per op: the first three values, then the gradients of a and b. Tie: half each; NaN:
+    // PyTorch's masks leave the full gradient on both sides.
+    type Op = fn(&Tensor, &Tensor) -> engine::Result<Tensor>;
+    let cases: [(Op, [f64; 3], [f64; 4], [f64; 4]); 2] = [
+        (
+            |a, b| a.minimum(b),
+            [1.0, 4.0, 3.0],
+            [1.0, 0.0, 0.5, 1.0],
+            [0.0, 1.0, 0.5, 1.0],
+        ),
+        (
+            |a, b| a.maximum(b),
+            [2.0, 5.0, 3.0],
+            [0.0, 1.0, 0.5, 1.0],
+            [1.0, 0.0, 0.5, 1.0],
+        ),
+    ];
+    for (op, values, grad_a, grad_b) in cases {
+        let a = t64(&[1.0, 5.0, 3.0, f64::NAN], &[4]).requires_grad_(true);
+        let b = t64(&[2.0, 4.0, 3.0, 0.0], &[4]).requires_grad_(true);
+        let y = op(&a, &b).unwrap();
+        let v = y.to_vec_f64().unwrap();
+        assert_eq!(&v[..3], &values);
+        assert!(v[3].is_nan());
+        y.sum_all().unwrap().backward().unwrap();
+        assert_eq!(grad_of(&a), grad_a);
+        assert_eq!(grad_of(&b), grad_b);
+    }
 
     // Broadcasting: [2, 1] against [3].
     let a = t64(&[0.0, 10.0], &[2, 1]);

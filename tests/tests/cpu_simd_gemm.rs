@@ -64,6 +64,11 @@ fn run(
     }
 }
 
+/// Random A (m x k), B (k x n) and a starting C (m x n).
+fn operands((m, k, n): (usize, usize, usize), rng: &mut Rng) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+    (random(m * k, rng), random(k * n, rng), random(m * n, rng))
+}
+
 #[test]
 fn every_path_matches_an_f64_reference() {
     let mut rng = Rng::new(7);
@@ -71,11 +76,7 @@ fn every_path_matches_an_f64_reference() {
         for &(m, k, n) in SIZES {
             for (at, bt) in [(false, false), (true, false), (false, true)] {
                 for beta in [0.0f32, 1.0, -0.5] {
-                    let (a, b, c0) = (
-                        random(m * k, &mut rng),
-                        random(k * n, &mut rng),
-                        random(m * n, &mut rng),
-                    );
+                    let (a, b, c0) = operands((m, k, n), &mut rng);
                     let mut c = c0.clone();
                     run(isa, (m, k, n), &a, at, &b, bt, beta, &mut c);
                     for i in 0..m {
@@ -120,11 +121,7 @@ fn packed_paths_equal_the_mul_add_chain_bit_for_bit() {
             // matrixmultiply), so A is varied here.
             for at in [false, true] {
                 for beta in [0.0f32, 1.0, 0.75] {
-                    let (a, b, c0) = (
-                        random(m * k, &mut rng),
-                        random(k * n, &mut rng),
-                        random(m * n, &mut rng),
-                    );
+                    let (a, b, c0) = operands((m, k, n), &mut rng);
                     let mut got = c0.clone();
                     run(isa, (m, k, n), &a, at, &b, false, beta, &mut got);
                     let mut want = c0.clone();

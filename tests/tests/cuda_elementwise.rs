@@ -7,17 +7,7 @@ use tests::agree::{assert_agrees, cuda_devices, inputs, rel_error, F32_TOL};
 #[test]
 fn unary_table_agrees() {
     let mut rng = Rng::new(11);
-    let ops = [
-        UnaryOp::Neg,
-        UnaryOp::Exp,
-        UnaryOp::Abs,
-        UnaryOp::Relu,
-        UnaryOp::Sigmoid,
-        UnaryOp::Tanh,
-        UnaryOp::AddScalar(0.75),
-        UnaryOp::MulScalar(-1.5),
-    ];
-    for op in ops {
+    for op in tests::sample_unary_ops() {
         let x = inputs(&[&[3, 37]], &mut rng);
         assert_agrees(op.name(), &x, F32_TOL, |t| t[0].unary(op));
     }

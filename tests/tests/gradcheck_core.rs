@@ -7,17 +7,7 @@ use tests::{check, gradcheck, leaf, positive_leaf};
 #[test]
 fn unary_gradcheck() {
     let mut rng = Rng::new(1);
-    let ops = [
-        UnaryOp::Neg,
-        UnaryOp::Exp,
-        UnaryOp::Tanh,
-        UnaryOp::Sigmoid,
-        UnaryOp::Relu,
-        UnaryOp::Abs,
-        UnaryOp::AddScalar(0.7),
-        UnaryOp::MulScalar(-1.3),
-    ];
-    for op in ops {
+    for op in tests::sample_unary_ops() {
         let x = leaf(&[3, 5], &mut rng);
         check(&[x], |t| t[0].unary(op));
     }

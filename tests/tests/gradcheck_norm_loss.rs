@@ -58,14 +58,18 @@ fn naive_bn(
         .collect()
 }
 
+/// A random input of shape `dims` (channels in dim 1) with a weight and a bias per channel.
+fn bn_inputs(dims: &[usize], rng: &mut Rng) -> [Tensor; 3] {
+    let c = dims[1];
+    [leaf(dims, rng), leaf(&[c], rng), leaf(&[c], rng)]
+}
+
 #[test]
 fn batch_norm_forward_matches_naive() {
     let mut rng = Rng::new(10);
     for dims in [&[7usize, 5][..], &[3, 4, 5, 3]] {
         let c = dims[1];
-        let x = leaf(dims, &mut rng);
-        let w = leaf(&[c], &mut rng);
-        let b = leaf(&[c], &mut rng);
+        let [x, w, b] = bn_inputs(dims, &mut rng);
         let y = x
             .batch_norm(&zeros(c), &ones(c), Some(&w), Some(&b), true, 0.1, 1e-5)
             .unwrap();
@@ -179,9 +183,7 @@ fn batch_norm_eval_gradcheck() {
     let mut rng = Rng::new(14);
     for dims in [&[5usize, 3][..], &[3, 2, 3, 5]] {
         let c = dims[1];
-        let x = leaf(dims, &mut rng);
-        let w = leaf(&[c], &mut rng);
-        let b = leaf(&[c], &mut rng);
+        let [x, w, b] = bn_inputs(dims, &mut rng);
         let rm = leaf(&[c], &mut rng).detach();
         let rv = positive_leaf(&[c], &mut rng).detach();
         check(&[x, w, b], |t| {

@@ -302,16 +302,3 @@ fn one_cycle_three_phases_by_hand() {
     let want = init + (1.0 - init) / 2.0 * ((std::f64::consts::PI * pct).cos() + 1.0);
     assert_close(&[cos.lr_at(8)], &[want], 1e-12);
 }
-
-#[test]
-fn one_cycle_default_is_unchanged_cosine() {
-    // PyTorch's default cosine two-phase values at the phase boundaries.
-    let s = OneCycle::new(0.1, 100);
-    assert_close(
-        &[s.lr_at(0), s.lr_at(29), s.lr_at(99)],
-        &[0.004, 0.1, 4e-7],
-        1e-15,
-    );
-    let mid = s.lr_at(64);
-    assert_close(&[mid], &[(0.1 + 4e-7) / 2.0], 1e-12);
-}

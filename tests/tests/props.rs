@@ -131,6 +131,21 @@ fn broadcast_pair(rng: &mut Rng) -> (Vec<usize>, Vec<usize>, Vec<usize>) {
     (a, b, want)
 }
 
+/// A broadcasting binary op under test: its name and how to apply it.
+type Binary = (&'static str, fn(&Tensor, &Tensor) -> Result<Tensor>);
+
+/// Runs each op on fresh inputs of one random broadcasting pair of shapes; returns the failures.
+fn binary_cases(ops: &[Binary], rng: &mut Rng) -> Vec<String> {
+    let (sa, sb, want) = broadcast_pair(rng);
+    let mut fails = Vec::new();
+    for &(name, op) in ops {
+        let ((la, a), (lb, b)) = (input(&sa, rng), input(&sb, rng));
+        let want = Expect::Shape(want.clone(), false);
+        fails.extend(run(name, &[la, lb], want, || op(&a, &b)));
+    }
+    fails
+}
+
 fn reduced(shape: &[usize], dims: &[usize], keepdim: bool) -> Vec<usize> {
     let all = dims.is_empty();
     (0..shape.len())
@@ -171,17 +186,15 @@ fn cases(seed: u64) -> Vec<String> {
     }
 
     // Broadcasting binary ops, also of a tensor with itself (one storage).
-    let (sa, sb, want) = broadcast_pair(&mut rng);
-    for (name, k) in [("add", 0), ("sub", 1), ("mul", 2), ("div", 3)] {
-        let ((la, a), (lb, b)) = (input(&sa, &mut rng), input(&sb, &mut rng));
-        let f = || match k {
-            0 => a.add(&b),
-            1 => a.sub(&b),
-            2 => a.mul(&b),
-            _ => a.div(&b),
-        };
-        push(run(name, &[la, lb], Expect::Shape(want.clone(), false), f));
-    }
+    let binaries: [Binary; 4] = [
+        ("add", |a, b| a.add(b)),
+        ("sub", |a, b| a.sub(b)),
+        ("mul", |a, b| a.mul(b)),
+        ("div", |a, b| a.div(b)),
+    ];
+    binary_cases(&binaries, &mut rng)
+        .into_iter()
+        .for_each(|f| push(Some(f)));
     let (leaf, x) = input(&shape, &mut rng);
     push(run(
         "mul self",
@@ -362,17 +375,17 @@ fn part_b_cases(seed: u64) -> Vec<String> {
         x.clamp(Some(0.7), Some(1.5))
     }));
 
-    let (sa, sb, want) = broadcast_pair(&mut rng);
-    for (name, k) in [("minimum", 0), ("maximum", 1), ("pow", 2), ("where", 3)] {
-        let ((la, a), (lb, b)) = (input(&sa, &mut rng), input(&sb, &mut rng));
-        let f = || match k {
-            0 => a.minimum(&b),
-            1 => a.maximum(&b),
-            2 => a.pow(&b),
-            _ => Tensor::where_cond(&a.gt(&b.mul_scalar(0.9)?)?, &a, &b),
-        };
-        push(run(name, &[la, lb], Expect::Shape(want.clone(), false), f));
-    }
+    let binaries: [Binary; 4] = [
+        ("minimum", |a, b| a.minimum(b)),
+        ("maximum", |a, b| a.maximum(b)),
+        ("pow", |a, b| a.pow(b)),
+        ("where", |a, b| {
+            Tensor::where_cond(&a.gt(&b.mul_scalar(0.9)?)?, a, b)
+        }),
+    ];
+    binary_cases(&binaries, &mut rng)
+        .into_iter()
+        .for_each(|f| push(Some(f)));
 
     // cat with another tensor that differs in dim d; stack; squeeze / unsqueeze.
     let d = rng.below(rank as u64) as usize;
