@@ -3,9 +3,10 @@
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use engine::nn::Module;
-use engine::optim::{Adam, Optimizer};
+use engine::optim::Adam;
 use engine::{DType, Device, Rng, Tensor};
 use mnist::models::ModelKind;
+use mnist::train::supervised_step;
 
 /// The same allocator policy as the `mnist` binary, so the figures match training.
 #[global_allocator]
@@ -47,14 +48,7 @@ fn train_step(c: &mut Criterion) {
                 &batch,
                 |b, _| {
                     b.iter(|| {
-                        let loss = model
-                            .forward(&x)
-                            .unwrap()
-                            .cross_entropy_labels(&labels, 0.0)
-                            .unwrap();
-                        opt.zero_grad();
-                        loss.backward().unwrap();
-                        opt.step().unwrap();
+                        supervised_step(&model, &mut opt, &x, &labels).unwrap();
                         benches::sync(dev);
                     })
                 },

@@ -6,23 +6,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn mnist(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mnist"))
-        .args(args)
-        .env("MNIST_DIR", common::mnist_dir())
-        .output()
-        .expect("run mnist")
-}
-
-/// Asserts a zero exit, showing stderr otherwise.
-#[track_caller]
-fn assert_succeeds(out: &Output) {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
+use common::{mnist, read_json, succeeds};
 
 /// The first entry of `dir` (a run folder holds one run).
 fn only_entry(dir: &Path) -> PathBuf {
@@ -32,11 +16,6 @@ fn only_entry(dir: &Path) -> PathBuf {
         .unwrap()
         .unwrap()
         .path()
-}
-
-/// A JSON file parsed.
-fn read_json(path: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
 /// Asserts failure with a first stderr line that mentions `needle`.
@@ -80,7 +59,7 @@ fn mlp_run(out_dir: &Path, train_limit: &str, extra: &[&str]) -> Output {
 
 /// A one-epoch mlp run on 1,000 images; returns its run folder.
 fn quick_run(out_dir: &Path) -> PathBuf {
-    assert_succeeds(&mlp_run(out_dir, "1000", &[]));
+    succeeds(&mlp_run(out_dir, "1000", &[]));
     only_entry(out_dir)
 }
 
@@ -98,7 +77,7 @@ fn train_then_eval_and_predict() {
         "--device",
         "cpu",
     ]);
-    assert_succeeds(&out);
+    succeeds(&out);
     assert!(String::from_utf8_lossy(&out.stdout).contains("accuracy"));
 
     // A test digit as PGM, classified by the checkpoint.
@@ -114,7 +93,7 @@ fn train_then_eval_and_predict() {
         best.to_str().unwrap(),
     ]);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_succeeds(&out);
+    succeeds(&out);
     assert_eq!(
         stdout.lines().count(),
         11,
@@ -234,7 +213,7 @@ fn config_file_values_apply_and_flags_override_them() {
         "--device",
         "cpu",
     ]);
-    assert_succeeds(&out);
+    succeeds(&out);
     let run = only_entry(&out_dir);
     let config: serde_json::Value = read_json(&run.join("config.json"));
     assert_eq!(config["model"], "mlp", "from the file");
@@ -298,11 +277,7 @@ fn ctrl_c_stops_cleanly_after_saving_last() {
         );
         std::thread::sleep(std::time::Duration::from_millis(200));
     };
-    let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    common::interrupt(&child);
     let out = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -331,7 +306,7 @@ fn resume_extends_a_finished_run() {
         "2",
         "--quiet",
     ]);
-    assert_succeeds(&out);
+    succeeds(&out);
     let metrics: serde_json::Value = read_json(&run.join("metrics.json"));
     assert_eq!(metrics["epochs"].as_array().unwrap().len(), 2);
 }
@@ -347,7 +322,7 @@ fn a_diverging_run_stops_with_a_clear_error() {
 fn elastic_augmentation_runs_and_is_recorded() {
     let out_dir = common::scratch("cli_elastic");
     let out = mlp_run(&out_dir, "500", &["--elastic"]);
-    assert_succeeds(&out);
+    succeeds(&out);
     let config = read_json(&only_entry(&out_dir).join("config.json"));
     assert_eq!(
         (config["elastic"].as_bool(), config["augment"].as_bool()),

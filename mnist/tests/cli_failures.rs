@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
+use common::fails_with_one_line;
 use mnist::models::ModelKind;
 
 const TINY: [&str; 10] = [
@@ -32,15 +33,6 @@ fn mnist(args: &[&str], extra: &[&Path]) -> Output {
         .stdin(Stdio::null())
         .output()
         .expect("run mnist")
-}
-
-/// The command failed with exactly one line on stderr that contains `needle`.
-fn one_line_failure(out: &Output, needle: &str) {
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "should fail; stderr: {err}");
-    assert!(!err.contains("panicked"), "panic: {err}");
-    assert_eq!(err.trim().lines().count(), 1, "one line, got: {err}");
-    assert!(err.contains(needle), "'{needle}' not in: {err}");
 }
 
 fn train_into(out_dir: &Path) -> Output {
@@ -86,7 +78,7 @@ fn read_only_output_directory() {
     } else {
         ro.clone()
     };
-    one_line_failure(&train_into(&target), "error:");
+    fails_with_one_line(&train_into(&target), "error:");
     assert!(files(&target).is_empty());
 }
 
@@ -109,7 +101,7 @@ fn full_output_directory_leaves_no_partial_file() {
     let out = train_into(&full);
     let left = files(&full);
     let _ = Command::new("umount").arg(&full).status();
-    one_line_failure(&out, "No space left on device");
+    fails_with_one_line(&out, "No space left on device");
     let partial: Vec<_> = left
         .iter()
         .filter(|p| {
@@ -125,7 +117,7 @@ fn output_path_that_is_a_file() {
     let dir = common::scratch("cli_outfile");
     let file = dir.join("a-file");
     std::fs::write(&file, b"x").unwrap();
-    one_line_failure(&train_into(&file), "Not a directory");
+    fails_with_one_line(&train_into(&file), "Not a directory");
 }
 
 #[test]
@@ -157,7 +149,7 @@ fn data_directory_that_is_a_file() {
         &["--quiet", "--data-dir"],
         &[&file, Path::new("--out-dir"), &dir.join("out")],
     );
-    one_line_failure(&out, "is a file, not a folder");
+    fails_with_one_line(&out, "is a file, not a folder");
     let out = mnist(
         &["eval", "--device", "cpu", "--checkpoint"],
         &[&file, Path::new("--data-dir"), &file],
@@ -168,19 +160,19 @@ fn data_directory_that_is_a_file() {
 #[test]
 fn paths_that_are_directories() {
     let dir = common::scratch("cli_dirs");
-    one_line_failure(&mnist(&["--config"], &[&dir]), "Is a directory");
-    one_line_failure(
+    fails_with_one_line(&mnist(&["--config"], &[&dir]), "Is a directory");
+    fails_with_one_line(
         &mnist(&["eval", "--device", "cpu", "--checkpoint"], &[&dir]),
         "Is a directory",
     );
-    one_line_failure(
+    fails_with_one_line(
         &mnist(
             &["predict", "--device", "cpu", "--checkpoint"],
             &[&dir, &dir],
         ),
         "Is a directory",
     );
-    one_line_failure(&mnist(&["--resume"], &[&dir]), "not a resumable run folder");
+    fails_with_one_line(&mnist(&["--resume"], &[&dir]), "not a resumable run folder");
 }
 
 /// A checkpoint of `kind` with extra metadata.
@@ -206,11 +198,11 @@ fn checkpoint_of_another_model_or_a_newer_format() {
             &[ck, Path::new("--data-dir"), &data],
         )
     };
-    one_line_failure(&eval(&mlp, "cnn"), "is this a 'cnn' checkpoint?");
+    fails_with_one_line(&eval(&mlp, "cnn"), "is this a 'cnn' checkpoint?");
     let newer = dir.join("newer");
     std::fs::create_dir(&newer).unwrap();
     let newer = checkpoint(&newer, ModelKind::Mlp, &[("format", "99")]);
-    one_line_failure(&eval(&newer, "mlp"), "checkpoint format 99 is newer");
+    fails_with_one_line(&eval(&newer, "mlp"), "checkpoint format 99 is newer");
     // And `--resume` of a run whose last checkpoint is of a newer format.
     let out = dir.join("runs");
     assert!(train_into(&out).status.success());
@@ -225,7 +217,7 @@ fn checkpoint_of_another_model_or_a_newer_format() {
     let next = mnist::train::CHECKPOINT_FORMAT + 1;
     ck.metadata.insert("format".into(), next.to_string());
     engine::io::save_checkpoint(&last, &ck).unwrap();
-    one_line_failure(
+    fails_with_one_line(
         &mnist(&["--quiet", "--epochs", "2", "--resume"], &[&run]),
         &format!("checkpoint format {next} is newer"),
     );
@@ -253,12 +245,8 @@ fn ctrl_c_during_evaluation() {
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_millis(2500));
-    let sent = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(sent.success());
+    common::interrupt(&child);
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(130), "exit status after Ctrl-C");
-    one_line_failure(&out, "interrupted during evaluation");
+    fails_with_one_line(&out, "interrupted during evaluation");
 }

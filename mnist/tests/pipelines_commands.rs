@@ -7,43 +7,10 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 use std::sync::OnceLock;
 
+use common::{fails_with_one_line, mnist, read_json, succeeds};
 use mnist::commands::augment_preview as preview;
-use serde_json::Value;
-
-fn mnist(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mnist"))
-        .args(args)
-        .env("MNIST_DIR", common::mnist_dir())
-        .output()
-        .expect("run mnist")
-}
-
-#[track_caller]
-fn succeeds(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).to_string()
-}
-
-/// Failed with one line on stderr containing `needle`.
-#[track_caller]
-fn fails_with(out: &Output, needle: &str) {
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "should fail; stderr: {err}");
-    assert!(!err.contains("panicked"), "panic: {err}");
-    assert_eq!(err.trim().lines().count(), 1, "one line, got: {err}");
-    assert!(err.contains(needle), "'{needle}' not in: {err}");
-}
-
-fn read_json(path: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
 
 fn decode_png(path: &Path) -> (u32, u32, Vec<u8>) {
     let decoder = png::Decoder::new(std::fs::File::open(path).unwrap());
@@ -220,7 +187,7 @@ fn visualize_rejects_bad_input_in_one_line() {
     let dir = common::scratch("pipelines_visualize_bad");
     let out = dir.join("out");
     let out = out.to_str().unwrap();
-    fails_with(
+    fails_with_one_line(
         &mnist(&[
             "visualize",
             "--checkpoint",
@@ -232,7 +199,7 @@ fn visualize_rejects_bad_input_in_one_line() {
     );
     let not_png = dir.join("digit.png");
     std::fs::write(&not_png, "not an image at all").unwrap();
-    fails_with(
+    fails_with_one_line(
         &mnist(&[
             "visualize",
             "--checkpoint",
@@ -244,7 +211,7 @@ fn visualize_rejects_bad_input_in_one_line() {
         ]),
         "digit.png",
     );
-    fails_with(
+    fails_with_one_line(
         &mnist(&[
             "visualize",
             "--checkpoint",
@@ -410,7 +377,7 @@ fn ensemble_averages_the_members_probabilities() {
         correct / 1e4
     );
 
-    fails_with(
+    fails_with_one_line(
         &mnist(&[
             "ensemble",
             "--checkpoint",
@@ -561,14 +528,14 @@ fn sweep_configs_with_unknown_keys_are_rejected_in_one_line() {
             "--out-dir",
             out.to_str().unwrap(),
         ]);
-        fails_with(&result, needle);
-        fails_with(&result, name);
+        fails_with_one_line(&result, needle);
+        fails_with_one_line(&result, name);
     }
-    fails_with(
+    fails_with_one_line(
         &mnist(&["sweep", "--set", "lr", "--out-dir", out.to_str().unwrap()]),
         "KEY=V1,V2",
     );
-    fails_with(
+    fails_with_one_line(
         &mnist(&["sweep", "--config", "nowhere.yaml"]),
         "nowhere.yaml",
     );

@@ -7,23 +7,9 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-use serde_json::Value;
-
-fn mnist(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mnist"))
-        .args(args)
-        .env("MNIST_DIR", common::mnist_dir())
-        .output()
-        .expect("run mnist")
-}
-
-fn read_json(path: &Path) -> Value {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap()
-}
+use common::{mnist, read_json};
 
 const TRAIN_LIMIT: usize = 1500;
 const BATCH: usize = 50;

@@ -6,10 +6,11 @@
 mod common;
 
 use engine::nn::{Module, Sequential};
-use engine::optim::{Adam, Optimizer};
+use engine::optim::Adam;
 use engine::{Device, Labels, Tensor};
 use mnist::dataset::{normalize, Dataset};
 use mnist::models::ModelKind;
+use mnist::train::supervised_step;
 
 /// The first `n` training images as a `(n, 1, 28, 28)` batch and their labels.
 fn batch(data: &Dataset, n: usize) -> (Tensor, Vec<usize>) {
@@ -34,14 +35,7 @@ fn losses(
             let xb = x.narrow(0, s * bs, bs).unwrap().contiguous().unwrap();
             let xb = xb.to_device(input_device).unwrap();
             let labels = Labels::host(&y[s * bs..(s + 1) * bs]);
-            let loss = model
-                .forward(&xb)
-                .unwrap()
-                .cross_entropy_labels(&labels, 0.0)
-                .unwrap();
-            opt.zero_grad();
-            loss.backward().unwrap();
-            opt.step().unwrap();
+            let loss = supervised_step(&model, &mut opt, &xb, &labels).unwrap();
             loss.item().unwrap()
         })
         .collect()

@@ -4,9 +4,10 @@
 //! fixed order, never in the order threads finish.
 
 use engine::nn::Module;
-use engine::optim::{Adam, Optimizer};
+use engine::optim::Adam;
 use engine::{DType, Device, Labels, Rng, Tensor};
 use mnist::models::ModelKind;
+use mnist::train::supervised_step;
 
 /// The bits of the losses of `steps` training steps and of every parameter after them.
 fn run_bits(kind: ModelKind, batch: usize, steps: usize) -> Vec<u32> {
@@ -26,14 +27,7 @@ fn run_bits(kind: ModelKind, batch: usize, steps: usize) -> Vec<u32> {
         )
         .unwrap();
         let labels: Vec<usize> = (0..batch).map(|_| rng.below(10) as usize).collect();
-        let loss = model
-            .forward(&x)
-            .unwrap()
-            .cross_entropy_labels(&Labels::host(&labels), 0.0)
-            .unwrap();
-        opt.zero_grad();
-        loss.backward().unwrap();
-        opt.step().unwrap();
+        let loss = supervised_step(&model, &mut opt, &x, &Labels::host(&labels)).unwrap();
         bits.push((loss.item().unwrap() as f32).to_bits());
     }
     for p in model.parameters() {

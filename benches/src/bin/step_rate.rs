@@ -12,9 +12,10 @@
 use std::time::Instant;
 
 use engine::nn::{Module, Sequential};
-use engine::optim::{Adam, Optimizer};
+use engine::optim::Adam;
 use engine::{no_grad, DType, Device, Labels, Rng, Tensor};
 use mnist::models::ModelKind;
+use mnist::train::supervised_step;
 
 #[global_allocator]
 static ALLOCATOR: mnist::allocator::MiMalloc = mnist::allocator::MiMalloc;
@@ -89,14 +90,7 @@ fn train_rate(kind: ModelKind, batch: usize, repeats: usize, seconds: f64) -> f6
     let labels: Vec<usize> = (0..batch).map(|_| rng.below(10) as usize).collect();
     let labels = Labels::host(&labels);
     let mut step = || {
-        let loss = model
-            .forward(&x)
-            .unwrap()
-            .cross_entropy_labels(&labels, 0.0)
-            .unwrap();
-        opt.zero_grad();
-        loss.backward().unwrap();
-        opt.step().unwrap();
+        supervised_step(&model, &mut opt, &x, &labels).unwrap();
     };
     for _ in 0..3 {
         step();

@@ -8,6 +8,7 @@ mod error;
 mod run;
 mod schedule;
 mod state;
+mod step;
 
 pub use batches::BatchSource;
 pub use epoch::{evaluate, train_epoch, EpochResult, EvalResult, Interval};
@@ -19,3 +20,4 @@ pub use state::{
     checkpoint_kind, load_model_checkpoint, load_model_state, resolve_device, restore_state,
     save_state, Progress, CHECKPOINT_FORMAT,
 };
+pub use step::supervised_step;

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output};
 use std::sync::OnceLock;
 
 use mnist::data::{self, DownloadPolicy};
@@ -107,4 +108,50 @@ pub fn test_probabilities(path: &Path, test: &mnist::dataset::Dataset) -> Vec<f3
         probs.extend(y.softmax(1).unwrap().to_vec_f32().unwrap());
     }
     probs
+}
+
+/// Runs the `mnist` binary with `args`, reading MNIST from [`mnist_dir`].
+pub fn mnist(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mnist"))
+        .args(args)
+        .env("MNIST_DIR", mnist_dir())
+        .output()
+        .expect("run mnist")
+}
+
+/// Asserts a zero exit (showing stderr otherwise); returns stdout.
+#[track_caller]
+pub fn succeeds(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+/// Asserts the command failed, without a panic, with exactly one line on stderr, which
+/// contains `needle`.
+#[track_caller]
+pub fn fails_with_one_line(out: &Output, needle: &str) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "should fail; stderr: {err}");
+    assert!(!err.contains("panicked"), "panic: {err}");
+    assert_eq!(err.trim().lines().count(), 1, "one line, got: {err}");
+    assert!(err.contains(needle), "'{needle}' not in: {err}");
+}
+
+/// A JSON file parsed (panics naming the file when it cannot be read).
+pub fn read_json(path: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap()
+}
+
+/// Sends SIGINT (Ctrl-C) to a running child.
+pub fn interrupt(child: &Child) {
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success(), "kill -INT failed");
 }
