@@ -52,38 +52,9 @@ fn conv(c: &mut Criterion) {
             let b = rand(&[s.c_out], &mut rng, dev).requires_grad_(true);
             let dy = rand(&[BATCH, s.c_out, s.hw, s.hw], &mut rng, dev);
 
-            let mut g = c.benchmark_group("conv2d_fwd");
-            g.throughput(Throughput::Elements(BATCH as u64));
-            g.bench_function(BenchmarkId::new(id, s.name), |bch| {
-                let _guard = engine::no_grad();
-                bch.iter(|| {
-                    let y = x.conv2d(&w, Some(&b), p).expect("conv2d");
-                    benches::sync(dev);
-                    y
-                })
-            });
-            g.finish();
-
-            let mut g = c.benchmark_group("conv2d_bwd");
-            g.throughput(Throughput::Elements(BATCH as u64));
-            g.bench_function(BenchmarkId::new(id, s.name), |bch| {
-                bch.iter_batched(
-                    || {
-                        for t in [&x, &w, &b] {
-                            t.zero_grad();
-                        }
-                        let y = x.conv2d(&w, Some(&b), p).expect("conv2d");
-                        benches::sync(dev);
-                        y
-                    },
-                    |y| {
-                        y.backward_with(&dy).expect("backward");
-                        benches::sync(dev);
-                    },
-                    BatchSize::PerIteration,
-                )
-            });
-            g.finish();
+            let forward = || x.conv2d(&w, Some(&b), p).expect("conv2d");
+            let case = (id, s.name, dev);
+            bench_fwd_bwd(c, "conv2d", case, &[&x, &w, &b], &dy, forward);
         }
     }
 }
@@ -94,37 +65,55 @@ fn pool(c: &mut Criterion) {
         for (name, ch, hw) in [("pool1_32x28x28", 32, 28), ("pool2_64x14x14", 64, 14)] {
             let x = rand(&[BATCH, ch, hw, hw], &mut rng, dev).requires_grad_(true);
             let dy = rand(&[BATCH, ch, hw / 2, hw / 2], &mut rng, dev);
-            let mut g = c.benchmark_group("max_pool2d_fwd");
-            g.throughput(Throughput::Elements(BATCH as u64));
-            g.bench_function(BenchmarkId::new(id, name), |bch| {
-                let _guard = engine::no_grad();
-                bch.iter(|| {
-                    let y = x.max_pool2d((2, 2), (2, 2), (0, 0)).expect("max_pool2d");
-                    benches::sync(dev);
-                    y
-                })
-            });
-            g.finish();
-            let mut g = c.benchmark_group("max_pool2d_bwd");
-            g.throughput(Throughput::Elements(BATCH as u64));
-            g.bench_function(BenchmarkId::new(id, name), |bch| {
-                bch.iter_batched(
-                    || {
-                        x.zero_grad();
-                        let y = x.max_pool2d((2, 2), (2, 2), (0, 0)).expect("max_pool2d");
-                        benches::sync(dev);
-                        y
-                    },
-                    |y| {
-                        y.backward_with(&dy).expect("backward");
-                        benches::sync(dev);
-                    },
-                    BatchSize::PerIteration,
-                )
-            });
-            g.finish();
+            let forward = || x.max_pool2d((2, 2), (2, 2), (0, 0)).expect("max_pool2d");
+            bench_fwd_bwd(c, "max_pool2d", (id, name, dev), &[&x], &dy, forward);
         }
     }
+}
+
+/// Benchmarks `{op}_fwd` (under `no_grad`) and `{op}_bwd`: the backward of `dy` alone, its
+/// forward (which builds the graph, after clearing the leaves' gradients) in the untimed setup.
+/// `case` is (device id, shape name, device).
+fn bench_fwd_bwd(
+    c: &mut Criterion,
+    op: &str,
+    (id, name, dev): (&str, &str, Device),
+    leaves: &[&Tensor],
+    dy: &Tensor,
+    forward: impl Fn() -> Tensor,
+) {
+    let mut g = c.benchmark_group(format!("{op}_fwd"));
+    g.throughput(Throughput::Elements(BATCH as u64));
+    g.bench_function(BenchmarkId::new(id, name), |bch| {
+        let _guard = engine::no_grad();
+        bch.iter(|| {
+            let y = forward();
+            benches::sync(dev);
+            y
+        })
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group(format!("{op}_bwd"));
+    g.throughput(Throughput::Elements(BATCH as u64));
+    g.bench_function(BenchmarkId::new(id, name), |bch| {
+        bch.iter_batched(
+            || {
+                for t in leaves {
+                    t.zero_grad();
+                }
+                let y = forward();
+                benches::sync(dev);
+                y
+            },
+            |y| {
+                y.backward_with(dy).expect("backward");
+                benches::sync(dev);
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    g.finish();
 }
 
 fn config() -> Criterion {

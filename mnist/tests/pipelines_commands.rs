@@ -9,18 +9,8 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use common::{fails_with_one_line, mnist, read_json, succeeds};
+use common::{decode_png, fails_with_one_line, mnist, read_json, succeeds};
 use mnist::commands::augment_preview as preview;
-
-fn decode_png(path: &Path) -> (u32, u32, Vec<u8>) {
-    let decoder = png::Decoder::new(std::fs::File::open(path).unwrap());
-    let mut reader = decoder.read_info().unwrap();
-    let mut buf = vec![0; reader.output_buffer_size()];
-    let info = reader.next_frame(&mut buf).unwrap();
-    buf.truncate(info.buffer_size());
-    assert_eq!(info.color_type, png::ColorType::Rgb);
-    (info.width, info.height, buf)
-}
 
 fn pixel(png: &(u32, u32, Vec<u8>), x: i32, y: i32) -> [u8; 3] {
     let i = 3 * (y as usize * png.0 as usize + x as usize);

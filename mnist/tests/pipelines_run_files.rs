@@ -6,10 +6,10 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use common::{mnist, read_json};
+use common::{decode_png, mnist, read_json};
 
 const TRAIN_LIMIT: usize = 1500;
 const BATCH: usize = 50;
@@ -202,16 +202,6 @@ fn hardest_examples_are_the_highest_loss_digits_of_the_best_checkpoint() {
     // The picture: 8 columns of 24 digits, 3 rows, a white background.
     let (w, h, _) = decode_png(&run.join("hardest_examples.png"));
     assert_eq!((w, h), (2 * 20 + 8 * (84 + 40), 56 + 3 * (84 + 64) + 20));
-}
-
-/// Width, height and RGB bytes of a PNG.
-fn decode_png(path: &Path) -> (u32, u32, Vec<u8>) {
-    let decoder = png::Decoder::new(std::fs::File::open(path).unwrap());
-    let mut reader = decoder.read_info().unwrap();
-    let mut buf = vec![0; reader.output_buffer_size()];
-    let info = reader.next_frame(&mut buf).unwrap();
-    buf.truncate(info.buffer_size());
-    (info.width, info.height, buf)
 }
 
 // ---- an independent reader of TensorBoard event files ----

@@ -71,6 +71,7 @@ fn params(
     }
 }
 
+#[rustfmt::skip] // one case a line reads as a table
 fn cases() -> Vec<Case> {
     let d = Conv2dParams::default();
     let case = |x, w, bias, p| Case { x, w, bias, p };
@@ -78,57 +79,22 @@ fn cases() -> Vec<Case> {
         // odd sizes
         case([2, 3, 7, 5], [4, 3, 3, 3], true, d),
         // stride 2, padding 1
-        case(
-            [1, 2, 7, 6],
-            [3, 2, 3, 3],
-            true,
-            params((2, 2), (1, 1), (1, 1), 1),
-        ),
+        case([1, 2, 7, 6], [3, 2, 3, 3], true, params((2, 2), (1, 1), (1, 1), 1)),
         // padding 2, non-square kernel, mixed stride
-        case(
-            [1, 2, 5, 5],
-            [2, 2, 3, 2],
-            true,
-            params((1, 2), (2, 2), (1, 1), 1),
-        ),
+        case([1, 2, 5, 5], [2, 2, 3, 2], true, params((1, 2), (2, 2), (1, 1), 1)),
         // dilation 2
-        case(
-            [2, 2, 7, 7],
-            [2, 2, 3, 3],
-            true,
-            params((1, 1), (1, 1), (2, 2), 1),
-        ),
+        case([2, 2, 7, 7], [2, 2, 3, 3], true, params((1, 1), (1, 1), (2, 2), 1)),
         // groups 2
-        case(
-            [1, 4, 5, 6],
-            [6, 2, 3, 3],
-            true,
-            params((1, 1), (1, 1), (1, 1), 2),
-        ),
+        case([1, 4, 5, 6], [6, 2, 3, 3], true, params((1, 1), (1, 1), (1, 1), 2)),
         // batch 3, no bias, 2x2 kernel
         case([3, 2, 5, 5], [3, 2, 2, 2], false, d),
         // 1x1 fast path, with and without groups
         case([2, 3, 4, 5], [2, 3, 1, 1], true, d),
-        case(
-            [2, 4, 3, 3],
-            [4, 2, 1, 1],
-            false,
-            params((1, 1), (0, 0), (1, 1), 2),
-        ),
+        case([2, 4, 3, 3], [4, 2, 1, 1], false, params((1, 1), (0, 0), (1, 1), 2)),
         // 1x1 strided (not the fast path)
-        case(
-            [1, 2, 5, 5],
-            [2, 2, 1, 1],
-            false,
-            params((2, 2), (0, 0), (1, 1), 1),
-        ),
+        case([1, 2, 5, 5], [2, 2, 1, 1], false, params((2, 2), (0, 0), (1, 1), 1)),
         // a batch larger than the backward's chunk count, stride 3 with padding
-        case(
-            [17, 1, 4, 4],
-            [2, 1, 3, 3],
-            true,
-            params((3, 3), (1, 1), (1, 1), 1),
-        ),
+        case([17, 1, 4, 4], [2, 1, 3, 3], true, params((3, 3), (1, 1), (1, 1), 1)),
     ]
 }
 

@@ -24,40 +24,58 @@ fn ref_cross_entropy(
 ) -> Vec<f64> {
     let eps = opts.label_smoothing;
     let w = |j: usize| opts.weight.as_ref().map_or(1.0, |w| w[j]);
-    let mut rows = Vec::new();
-    let mut wsum = 0.0;
-    for (i, &t) in targets.iter().enumerate() {
-        if t as i64 == opts.ignore_index {
-            rows.push(0.0);
-            continue;
-        }
-        let row = &x[i * c..(i + 1) * c];
-        let max = row.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-        let lse = max + row.iter().map(|v| (v - max).exp()).sum::<f64>().ln();
-        let mut smooth = 0.0;
-        for (j, v) in row.iter().enumerate() {
-            smooth += w(j) * (lse - v);
-        }
-        rows.push((1.0 - eps) * w(t) * (lse - row[t]) + eps / c as f64 * smooth);
-        wsum += w(t);
-    }
-    reduce_ref(rows, wsum, opts.reduction)
+    let weights = opts.weight.as_deref();
+    ref_class_loss(
+        targets,
+        weights,
+        opts.ignore_index,
+        opts.reduction,
+        |i, t| {
+            let row = &x[i * c..(i + 1) * c];
+            let max = row.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+            let lse = max + row.iter().map(|v| (v - max).exp()).sum::<f64>().ln();
+            let mut smooth = 0.0;
+            for (j, v) in row.iter().enumerate() {
+                smooth += w(j) * (lse - v);
+            }
+            (1.0 - eps) * w(t) * (lse - row[t]) + eps / c as f64 * smooth
+        },
+    )
 }
 
 /// PyTorch's nll_loss by loops: `-w_t x_t`, ignored rows 0, mean over Σ w_t.
 fn ref_nll(x: &[f64], c: usize, targets: &[usize], opts: &NllLossOptions) -> Vec<f64> {
     let w = |j: usize| opts.weight.as_ref().map_or(1.0, |w| w[j]);
+    let weights = opts.weight.as_deref();
+    ref_class_loss(
+        targets,
+        weights,
+        opts.ignore_index,
+        opts.reduction,
+        |i, t| -w(t) * x[i * c + t],
+    )
+}
+
+/// The part the class losses share: `row(i, t)` per row that counts, 0 for an ignored one,
+/// then the reduction, whose mean divides by the summed weights `w_t` of the rows that count.
+fn ref_class_loss(
+    targets: &[usize],
+    weight: Option<&[f64]>,
+    ignore_index: i64,
+    reduction: Reduction,
+    row: impl Fn(usize, usize) -> f64,
+) -> Vec<f64> {
     let mut rows = Vec::new();
     let mut wsum = 0.0;
     for (i, &t) in targets.iter().enumerate() {
-        if t as i64 == opts.ignore_index {
+        if t as i64 == ignore_index {
             rows.push(0.0);
         } else {
-            rows.push(-w(t) * x[i * c + t]);
-            wsum += w(t);
+            rows.push(row(i, t));
+            wsum += weight.map_or(1.0, |w| w[t]);
         }
     }
-    reduce_ref(rows, wsum, opts.reduction)
+    reduce_ref(rows, wsum, reduction)
 }
 
 fn reduce_ref(rows: Vec<f64>, denominator: f64, reduction: Reduction) -> Vec<f64> {

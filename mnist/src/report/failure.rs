@@ -6,9 +6,10 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::canvas::{Canvas, AXIS, GREEN, RED, WHITE};
+use super::canvas::{AXIS, GREEN, RED};
+use super::grid::{DigitPage, DIGIT};
 use super::{invalid, save_png, ReportError};
-use crate::idx::{IMAGE_PIXELS, IMAGE_SIDE};
+use crate::idx::IMAGE_PIXELS;
 
 const CLASSES: usize = 10;
 
@@ -148,12 +149,6 @@ pub fn analyse(
     })
 }
 
-const SCALE: i32 = 3;
-const DIGIT: i32 = IMAGE_SIDE as i32 * SCALE;
-const CELL_W: i32 = DIGIT + 40;
-const CELL_H: i32 = DIGIT + 64;
-const MARGIN: i32 = 20;
-const TITLE_H: i32 = 56;
 const COLS: i32 = 8;
 
 /// `hardest_examples.png`: each digit with its true label and its top-3 probabilities (green
@@ -169,19 +164,12 @@ pub fn hardest_examples_png(
     {
         return Err(invalid(path, format!("no image {} to draw", bad.index)));
     }
-    let rows = (hardest.len() as i32 + COLS - 1) / COLS;
-    let w = 2 * MARGIN + COLS * CELL_W;
-    let h = TITLE_H + rows.max(1) * CELL_H + MARGIN;
-    let mut c = Canvas::new(w as u32, h as u32, WHITE);
+    let page = DigitPage::new(hardest.len(), COLS, (40, 64), 0);
     let title = format!("Highest-loss test digits ({})", hardest.len());
-    c.text_centered(w / 2, 14, &title, 2, AXIS);
-    c.text_centered(w / 2, 36, "true label, then top-3 probabilities", 1, AXIS);
+    let mut c = page.canvas(&title, "true label, then top-3 probabilities");
     for (i, ex) in hardest.iter().enumerate() {
-        let (r, col) = (i as i32 / COLS, i as i32 % COLS);
-        let x = MARGIN + col * CELL_W + (CELL_W - DIGIT) / 2;
-        let y = TITLE_H + r * CELL_H;
         let pixels = &images[ex.index * IMAGE_PIXELS..(ex.index + 1) * IMAGE_PIXELS];
-        c.gray_image(x, y, pixels, IMAGE_SIDE, SCALE);
+        let (x, y) = page.draw_digit(&mut c, i, pixels);
         c.text_centered(
             x + DIGIT / 2,
             y + DIGIT + 4,

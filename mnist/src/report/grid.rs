@@ -8,11 +8,51 @@ use super::{invalid, save_png, ReportError};
 use crate::idx::{IMAGE_PIXELS, IMAGE_SIDE};
 
 const SCALE: i32 = 3;
-const DIGIT: i32 = IMAGE_SIDE as i32 * SCALE;
-const CELL_W: i32 = DIGIT + 14;
-const CELL_H: i32 = DIGIT + 32;
+/// A digit's side on the page, in pixels.
+pub(super) const DIGIT: i32 = IMAGE_SIDE as i32 * SCALE;
 const MARGIN: i32 = 20;
 const TITLE_H: i32 = 56;
+
+/// The page both digit pictures share (these grids and `hardest_examples.png`): a title and
+/// subtitle, then digits drawn at 3x, centred in cells of `cell` pixels, `cols` to a row.
+pub(super) struct DigitPage {
+    cell: (i32, i32),
+    cols: i32,
+    width: i32,
+    height: i32,
+}
+
+impl DigitPage {
+    /// A page for `n` digits, at least `min_width` wide; `extra` is the room a digit's
+    /// cell adds around the digit for its captions.
+    pub(super) fn new(n: usize, cols: i32, extra: (i32, i32), min_width: i32) -> Self {
+        let cell = (DIGIT + extra.0, DIGIT + extra.1);
+        let rows = (n as i32 + cols - 1) / cols;
+        DigitPage {
+            cell,
+            cols,
+            width: (2 * MARGIN + cols * cell.0).max(min_width),
+            height: TITLE_H + rows.max(1) * cell.1 + MARGIN,
+        }
+    }
+
+    /// A blank canvas of the page's size with its title and subtitle.
+    pub(super) fn canvas(&self, title: &str, subtitle: &str) -> Canvas {
+        let mut c = Canvas::new(self.width as u32, self.height as u32, WHITE);
+        c.text_centered(self.width / 2, 14, title, 2, AXIS);
+        c.text_centered(self.width / 2, 36, subtitle, 1, AXIS);
+        c
+    }
+
+    /// Draws digit `i` (784 gray pixels) in its cell; returns the digit's top-left corner.
+    pub(super) fn draw_digit(&self, c: &mut Canvas, i: usize, pixels: &[u8]) -> (i32, i32) {
+        let (r, col) = (i as i32 / self.cols, i as i32 % self.cols);
+        let x = MARGIN + col * self.cell.0 + (self.cell.0 - DIGIT) / 2;
+        let y = TITLE_H + r * self.cell.1;
+        c.gray_image(x, y, pixels, IMAGE_SIDE, SCALE);
+        (x, y)
+    }
+}
 
 /// One digit to show: 784 pixels, its true label and the prediction.
 #[derive(Debug, Clone, Copy)]
@@ -39,21 +79,15 @@ pub fn digit_grid(
             ),
         ));
     }
-    let cols = cols.max(1) as i32;
-    let rows = (items.len() as i32 + cols - 1) / cols;
-    let w = (2 * MARGIN + cols * CELL_W).max(super::canvas::text_width(title, 2) + 2 * MARGIN);
-    let h = TITLE_H + rows.max(1) * CELL_H + MARGIN;
-    let mut c = Canvas::new(w as u32, h as u32, WHITE);
-    c.text_centered(w / 2, 14, title, 2, AXIS);
-    c.text_centered(w / 2, 36, "caption: true/predicted", 1, AXIS);
+    let min_width = super::canvas::text_width(title, 2) + 2 * MARGIN;
+    let page = DigitPage::new(items.len(), cols.max(1) as i32, (14, 32), min_width);
+    let mut c = page.canvas(title, "caption: true/predicted");
     if items.is_empty() {
-        c.text_centered(w / 2, TITLE_H + CELL_H / 2 - 8, "(none)", 2, AXIS);
+        let w = page.width;
+        c.text_centered(w / 2, TITLE_H + page.cell.1 / 2 - 8, "(none)", 2, AXIS);
     }
     for (i, it) in items.iter().enumerate() {
-        let (r, col) = (i as i32 / cols, i as i32 % cols);
-        let x = MARGIN + col * CELL_W + (CELL_W - DIGIT) / 2;
-        let y = TITLE_H + r * CELL_H;
-        c.gray_image(x, y, it.pixels, IMAGE_SIDE, SCALE);
+        let (x, y) = page.draw_digit(&mut c, i, it.pixels);
         let color = if it.truth == it.pred { GREEN } else { RED };
         let caption = format!("{}/{}", it.truth, it.pred);
         c.text_centered(x + DIGIT / 2, y + DIGIT + 6, &caption, 2, color);

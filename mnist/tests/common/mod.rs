@@ -155,3 +155,14 @@ pub fn interrupt(child: &Child) {
         .unwrap();
     assert!(sent.success(), "kill -INT failed");
 }
+
+/// Width, height and RGB bytes of a PNG the tools wrote (asserting it is 8-bit RGB).
+pub fn decode_png(path: &Path) -> (u32, u32, Vec<u8>) {
+    let decoder = png::Decoder::new(std::fs::File::open(path).unwrap());
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    buf.truncate(info.buffer_size());
+    assert_eq!(info.color_type, png::ColorType::Rgb);
+    (info.width, info.height, buf)
+}
