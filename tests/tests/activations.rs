@@ -137,7 +137,8 @@ fn minimum_maximum_broadcast_propagate_nan_and_split_ties() {
     // Per op: the first three values, then the gradients of a and b. Tie: half each; NaN:
     // PyTorch's masks leave the full gradient on both sides.
     type Op = fn(&Tensor, &Tensor) -> engine::Result<Tensor>;
-    let cases: [(Op, [f64; 3], [f64; 4], [f64; 4]); 2] = [
+    type Case = (Op, [f64; 3], [f64; 4], [f64; 4]);
+    let cases: [Case; 2] = [
         (
             |a, b| a.minimum(b),
             [1.0, 4.0, 3.0],
