@@ -93,34 +93,32 @@ impl Progress {
     }
 
     fn from_metadata(meta: &HashMap<String, String>, path: &Path) -> Result<Progress, TrainError> {
-        let field = |key: &str| -> Result<&String, TrainError> {
-            meta.get(key).ok_or_else(|| {
-                TrainError::Config(format!(
-                    "{}: not a training checkpoint (no '{key}' entry)",
-                    path.display()
-                ))
-            })
-        };
-        let bad =
-            |key: &str| TrainError::Config(format!("{}: corrupt '{key}' entry", path.display()));
         Ok(Progress {
-            epochs_done: field("epochs_done")?
-                .parse()
-                .map_err(|_| bad("epochs_done"))?,
-            best_epoch: field("best_epoch")?
-                .parse()
-                .map_err(|_| bad("best_epoch"))?,
-            best_val_accuracy: field("best_val_accuracy")?
-                .parse()
-                .map_err(|_| bad("best_val_accuracy"))?,
-            best_val_loss: field("best_val_loss")?
-                .parse()
-                .map_err(|_| bad("best_val_loss"))?,
-            epochs_without_improvement: field("epochs_without_improvement")?
-                .parse()
-                .map_err(|_| bad("epochs_without_improvement"))?,
+            epochs_done: parse_entry(meta, "epochs_done", path)?,
+            best_epoch: parse_entry(meta, "best_epoch", path)?,
+            best_val_accuracy: parse_entry(meta, "best_val_accuracy", path)?,
+            best_val_loss: parse_entry(meta, "best_val_loss", path)?,
+            epochs_without_improvement: parse_entry(meta, "epochs_without_improvement", path)?,
         })
     }
+}
+
+/// The metadata entry `key` of the checkpoint at `path`, parsed; a missing or corrupt entry
+/// is an error naming the file and the key.
+fn parse_entry<T: std::str::FromStr>(
+    meta: &HashMap<String, String>,
+    key: &str,
+    path: &Path,
+) -> Result<T, TrainError> {
+    let value = meta.get(key).ok_or_else(|| {
+        TrainError::Config(format!(
+            "{}: not a training checkpoint (no '{key}' entry)",
+            path.display()
+        ))
+    })?;
+    value
+        .parse()
+        .map_err(|_| TrainError::Config(format!("{}: corrupt '{key}' entry", path.display())))
 }
 
 /// Saves the model (and, for `last`, the optimizer) atomically.
@@ -294,6 +292,33 @@ pub fn load_model_state(
 mod tests {
     use super::*;
     use engine::{DType, Tensor};
+
+    #[test]
+    fn progress_round_trips_and_bad_entries_name_their_key() {
+        let p = Progress {
+            epochs_done: 3,
+            best_epoch: 2,
+            best_val_accuracy: 0.985,
+            best_val_loss: 0.0625,
+            epochs_without_improvement: 1,
+        };
+        let path = Path::new("run/last.safetensors");
+        let mut meta = p.to_metadata(ModelKind::Cnn);
+        assert_eq!(Progress::from_metadata(&meta, path).unwrap(), p);
+        meta.insert("best_val_loss".into(), "low".into());
+        let e = Progress::from_metadata(&meta, path)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("last.safetensors") && e.contains("corrupt 'best_val_loss'"),
+            "{e}"
+        );
+        meta.remove("best_epoch");
+        let e = Progress::from_metadata(&meta, path)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("no 'best_epoch' entry"), "{e}");
+    }
 
     /// Format 1 stored each `num_batches_tracked` as a 0-d f32: such a checkpoint still
     /// loads, its counts become integers, and a fractional one is refused.
