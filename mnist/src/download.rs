@@ -37,24 +37,18 @@ impl MnistFile {
     }
 }
 
-pub const TRAIN_IMAGES: MnistFile = MnistFile::new(
-    "train-images-idx3-ubyte",
-    "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
-);
-pub const TRAIN_LABELS: MnistFile = MnistFile::new(
-    "train-labels-idx1-ubyte",
-    "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
-);
-pub const TEST_IMAGES: MnistFile = MnistFile::new(
-    "t10k-images-idx3-ubyte",
-    "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
-);
-pub const TEST_LABELS: MnistFile = MnistFile::new(
-    "t10k-labels-idx1-ubyte",
-    "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
-);
 /// All four files.
-pub const ALL_FILES: [MnistFile; 4] = [TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS];
+#[rustfmt::skip] // one file a line
+pub const ALL_FILES: [MnistFile; 4] = [
+    MnistFile::new("train-images-idx3-ubyte", "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db"),
+    MnistFile::new("train-labels-idx1-ubyte", "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5"),
+    MnistFile::new("t10k-images-idx3-ubyte", "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7"),
+    MnistFile::new("t10k-labels-idx1-ubyte", "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2"),
+];
+pub const TRAIN_IMAGES: MnistFile = ALL_FILES[0];
+pub const TRAIN_LABELS: MnistFile = ALL_FILES[1];
+pub const TEST_IMAGES: MnistFile = ALL_FILES[2];
+pub const TEST_LABELS: MnistFile = ALL_FILES[3];
 
 /// Mirrors that still serve the original files (the LeCun site answers 403).
 pub const DEFAULT_MIRRORS: [&str; 2] = [

@@ -6,17 +6,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{mnist, read_json, succeeds};
-
-/// The first entry of `dir` (a run folder holds one run).
-fn only_entry(dir: &Path) -> PathBuf {
-    std::fs::read_dir(dir)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path()
-}
+use common::{mnist, only_entry, read_json, succeeds};
 
 /// Asserts failure with a first stderr line that mentions `needle`.
 fn assert_fails_with(out: &Output, needle: &str) {
@@ -174,24 +164,21 @@ fn bad_config_files_are_rejected() {
         &mnist(&["--config", dir.join("missing.toml").to_str().unwrap()]),
         "missing.toml",
     );
-    let garbage = dir.join("garbage.json");
-    std::fs::write(&garbage, "{ not json").unwrap();
-    assert_fails_with(
-        &mnist(&["--config", garbage.to_str().unwrap()]),
-        "garbage.json",
-    );
-    let unknown = dir.join("unknown.toml");
-    std::fs::write(&unknown, "epochs = 2\nlearning_rate = 0.1\n").unwrap();
-    assert_fails_with(
-        &mnist(&["--config", unknown.to_str().unwrap()]),
-        "learning_rate",
-    );
-    let bad_value = dir.join("bad.toml");
-    std::fs::write(&bad_value, "epochs = 2\nlr = -0.5\n").unwrap();
-    assert_fails_with(
-        &mnist(&["--config", bad_value.to_str().unwrap()]),
-        "learning rate",
-    );
+    // (file, contents, what the error must name)
+    let bad = [
+        ("garbage.json", "{ not json", "garbage.json"),
+        (
+            "unknown.toml",
+            "epochs = 2\nlearning_rate = 0.1\n",
+            "learning_rate",
+        ),
+        ("bad.toml", "epochs = 2\nlr = -0.5\n", "learning rate"),
+    ];
+    for (name, contents, needle) in bad {
+        let file = dir.join(name);
+        std::fs::write(&file, contents).unwrap();
+        assert_fails_with(&mnist(&["--config", file.to_str().unwrap()]), needle);
+    }
 }
 
 #[test]

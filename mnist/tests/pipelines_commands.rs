@@ -9,7 +9,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use common::{decode_png, fails_with_one_line, mnist, read_json, succeeds};
+use common::{decode_png, fails_with_one_line, mnist, only_entry, read_json, succeeds};
 use mnist::commands::augment_preview as preview;
 
 fn pixel(png: &(u32, u32, Vec<u8>), x: i32, y: i32) -> [u8; 3] {
@@ -43,12 +43,7 @@ fn checkpoints() -> &'static [PathBuf; 2] {
                 "--out-dir",
                 out_dir.to_str().unwrap(),
             ]));
-            let run = std::fs::read_dir(&out_dir)
-                .unwrap()
-                .next()
-                .unwrap()
-                .unwrap()
-                .path();
+            let run = only_entry(&out_dir);
             run.join("checkpoints/best.safetensors")
         };
         [train("1"), train("2")]
@@ -400,12 +395,7 @@ fn sweep_table_agrees_with_its_runs() {
         "--out-dir",
         out_dir.to_str().unwrap(),
     ]));
-    let sweep = std::fs::read_dir(&out_dir)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let sweep = only_entry(&out_dir);
     for f in ["sweep.md", "sweep.csv", "sweep.png", "sweep.json"] {
         assert!(sweep.join(f).is_file(), "{f}");
     }

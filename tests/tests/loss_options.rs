@@ -23,47 +23,33 @@ fn ref_cross_entropy(
     opts: &CrossEntropyOptions,
 ) -> Vec<f64> {
     let eps = opts.label_smoothing;
-    let w = |j: usize| opts.weight.as_ref().map_or(1.0, |w| w[j]);
-    let weights = opts.weight.as_deref();
-    ref_class_loss(
-        targets,
-        weights,
-        opts.ignore_index,
-        opts.reduction,
-        |i, t| {
-            let row = &x[i * c..(i + 1) * c];
-            let max = row.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-            let lse = max + row.iter().map(|v| (v - max).exp()).sum::<f64>().ln();
-            let mut smooth = 0.0;
-            for (j, v) in row.iter().enumerate() {
-                smooth += w(j) * (lse - v);
-            }
-            (1.0 - eps) * w(t) * (lse - row[t]) + eps / c as f64 * smooth
-        },
-    )
+    let weight = opts.weight.as_deref();
+    let class = (weight, opts.ignore_index, opts.reduction);
+    ref_class_loss(targets, class, |i, t, w_t| {
+        let row = &x[i * c..(i + 1) * c];
+        let max = row.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+        let lse = max + row.iter().map(|v| (v - max).exp()).sum::<f64>().ln();
+        let mut smooth = 0.0;
+        for (j, v) in row.iter().enumerate() {
+            smooth += weight.map_or(1.0, |w| w[j]) * (lse - v);
+        }
+        (1.0 - eps) * w_t * (lse - row[t]) + eps / c as f64 * smooth
+    })
 }
 
 /// PyTorch's nll_loss by loops: `-w_t x_t`, ignored rows 0, mean over Σ w_t.
 fn ref_nll(x: &[f64], c: usize, targets: &[usize], opts: &NllLossOptions) -> Vec<f64> {
-    let w = |j: usize| opts.weight.as_ref().map_or(1.0, |w| w[j]);
-    let weights = opts.weight.as_deref();
-    ref_class_loss(
-        targets,
-        weights,
-        opts.ignore_index,
-        opts.reduction,
-        |i, t| -w(t) * x[i * c + t],
-    )
+    let class = (opts.weight.as_deref(), opts.ignore_index, opts.reduction);
+    ref_class_loss(targets, class, |i, t, w_t| -w_t * x[i * c + t])
 }
 
-/// The part the class losses share: `row(i, t)` per row that counts, 0 for an ignored one,
-/// then the reduction, whose mean divides by the summed weights `w_t` of the rows that count.
+/// The part the class losses share, given (weight, ignore_index, reduction): `row(i, t, w_t)`
+/// per row that counts, 0 for an ignored one, then the reduction, whose mean divides by the
+/// summed `w_t` of the rows that count.
 fn ref_class_loss(
     targets: &[usize],
-    weight: Option<&[f64]>,
-    ignore_index: i64,
-    reduction: Reduction,
-    row: impl Fn(usize, usize) -> f64,
+    (weight, ignore_index, reduction): (Option<&[f64]>, i64, Reduction),
+    row: impl Fn(usize, usize, f64) -> f64,
 ) -> Vec<f64> {
     let mut rows = Vec::new();
     let mut wsum = 0.0;
@@ -71,8 +57,9 @@ fn ref_class_loss(
         if t as i64 == ignore_index {
             rows.push(0.0);
         } else {
-            rows.push(row(i, t));
-            wsum += weight.map_or(1.0, |w| w[t]);
+            let w_t = weight.map_or(1.0, |w| w[t]);
+            rows.push(row(i, t, w_t));
+            wsum += w_t;
         }
     }
     reduce_ref(rows, wsum, reduction)

@@ -166,3 +166,13 @@ pub fn decode_png(path: &Path) -> (u32, u32, Vec<u8>) {
     assert_eq!(info.color_type, png::ColorType::Rgb);
     (info.width, info.height, buf)
 }
+
+/// The first entry of `dir` (a run or sweep folder's parent holds just one).
+pub fn only_entry(dir: &Path) -> PathBuf {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path()
+}
